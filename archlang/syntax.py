@@ -1,0 +1,465 @@
+"""Parsing: .arch text → AST (archlang.ast), with located, human-worded syntax errors.
+
+Holds the Lark LALR parser (grammar/archlang.lark, loaded once), the post-lexer that drops
+newlines inside brackets and bounds their nesting, and ``ToAst``, whose methods are named
+like the grammar rules they build.  Must not import the elaborator, the IR or any backend.
+"""
+
+from __future__ import annotations
+
+import ast as pyast
+import threading
+from functools import lru_cache
+from importlib import resources
+
+from lark import Lark, Token, Transformer
+from lark.exceptions import (
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+    VisitError,
+)
+
+from archlang import ast
+from archlang.errors import ArchError, LimitError, ParseError, Span
+from archlang.limits import LIMITS
+from archlang.syntax_messages import describe_unexpected
+
+_OPEN = {"(": ")", "[": "]", "{": "}"}
+_CLOSE = {")": "(", "]": "[", "}": "{"}
+
+
+class BracketNewlines:
+    """Post-lexer: drops newlines inside ( ) and [ ], remembers open brackets for messages."""
+
+    always_accept = ("_NL",)
+
+    def __init__(self) -> None:
+        self.stack: list[tuple[Token, bool]] = []  # open bracket, and whether it opens a call
+        self.file = "<string>"
+        self.previous: Token | None = None
+
+    def process(self, stream):
+        self.stack = []
+        previous = self.previous = None
+        for tok in stream:
+            value = tok.value if tok.type != "_NL" else None
+            if value in _OPEN:
+                self._open(tok, _is_call(value, previous))
+            elif value in _CLOSE and self.stack and self.stack[-1][0].value == _CLOSE[value]:
+                self.stack.pop()
+            self.previous, previous = previous, tok
+            if tok.type == "_NL" and self.stack and self.stack[-1][0].value != "{":
+                continue
+            yield tok
+
+    def _open(self, tok: Token, is_call: bool) -> None:
+        self.stack.append((tok, is_call))
+        if len(self.stack) > LIMITS.max_nesting:
+            raise LimitError(
+                f"brackets nested more than {LIMITS.max_nesting} deep",
+                _token_span(self.file, tok),
+            )
+
+
+def _is_call(opener: str, previous: Token | None) -> bool:
+    return opener == "(" and previous is not None and (
+        previous.type == "NAME" or previous.value in (")", "]")
+    )
+
+
+def _token_span(file: str, tok: Token) -> Span:
+    return Span(
+        file=file,
+        line=tok.line or 1,
+        col=tok.column or 1,
+        end_line=tok.end_line or tok.line or 1,
+        end_col=tok.end_column or tok.column or 1,
+    )
+
+
+@lru_cache(maxsize=1)
+def _grammar_text() -> str:
+    return resources.files("archlang.grammar").joinpath("archlang.lark").read_text()
+
+
+_lock = threading.Lock()
+_postlex = BracketNewlines()
+_comments: list[Token] = []
+
+
+@lru_cache(maxsize=1)
+def _parser() -> Lark:
+    return Lark(
+        _grammar_text(),
+        parser="lalr",
+        lexer="contextual",
+        maybe_placeholders=True,
+        postlex=_postlex,
+        lexer_callbacks={"COMMENT": _comments.append},
+        transformer=_TO_AST,  # inline: no parse tree is built, which is 3× faster
+    )
+
+
+def parse(text: str, file: str = "<string>") -> ast.Module:
+    """Parse ``text`` into an AST.  Raises ParseError / LimitError, located in ``file``."""
+    with _lock:
+        _postlex.file = file
+        _TO_AST.reset(file)
+        _comments.clear()
+        try:
+            items = _parse_tree(text, file)
+        except VisitError as exc:  # unwrap: the user must see our error, not Lark's wrapper
+            if isinstance(exc.orig_exc, ArchError):
+                raise exc.orig_exc from None
+            raise
+        finally:
+            _TO_AST.reset(file)
+        comments = tuple(ast.Comment(c.value, c.line, c.column) for c in _comments)
+    return ast.Module(items=items, file=file, comments=comments)
+
+
+def _parse_tree(text: str, file: str):
+    if not text.endswith("\n"):
+        text += "\n"
+    try:
+        return _parser().parse(text)
+    except UnexpectedInput as exc:
+        raise _syntax_error(exc, text, file) from None
+
+
+def _syntax_error(exc: UnexpectedInput, text: str, file: str) -> ParseError:
+    line, col = _error_position(exc, text)
+    span = Span(file=file, line=line, col=col, end_line=line, end_col=col + 1)
+    message = describe_unexpected(exc, text, _postlex.stack, _parser())
+    return ParseError(message, span)
+
+
+def _error_position(exc: UnexpectedInput, text: str) -> tuple[int, int]:
+    if isinstance(exc, UnexpectedEOF) or getattr(exc, "token", None) is not None and exc.token.type == "$END":
+        lines = text.rstrip("\n").split("\n")
+        return len(lines), len(lines[-1]) + 1
+    if isinstance(exc, UnexpectedToken) and exc.token.type == "_NL":
+        return exc.token.line, exc.token.column
+    return exc.line if exc.line > 0 else 1, exc.column if exc.column > 0 else 1
+
+
+def _unquote(literal: str) -> str:
+    # The STRING terminal only admits Python-compatible string literals, so literal_eval
+    # cannot run code here: it only decodes escapes.
+    return pyast.literal_eval(literal)
+
+
+def _start_of(item) -> tuple[int, int] | None:
+    if isinstance(item, Token):
+        return item.line, item.column
+    span = getattr(item, "span", None)
+    if span is not None:
+        return span.line, span.col
+    if isinstance(item, tuple):
+        for sub in item:
+            found = _start_of(sub)
+            if found:
+                return found
+    return None
+
+
+def _end_of(item) -> tuple[int, int] | None:
+    if isinstance(item, Token):
+        return item.end_line, item.end_column
+    span = getattr(item, "span", None)
+    if span is not None:
+        return span.end_line, span.end_col
+    if isinstance(item, tuple):
+        for sub in reversed(item):
+            found = _end_of(sub)
+            if found:
+                return found
+    return None
+
+
+class ToAst(Transformer):
+    """Builds archlang.ast nodes; one method per grammar rule or alias.
+
+    Each method receives the rule's kept children (tokens and already-built nodes) and
+    takes its span from the first and last of them that has a position.
+    """
+
+    def reset(self, file: str) -> None:
+        self.file = file
+        self.depth: dict[int, int] = {}
+
+    def _span(self, children) -> Span:
+        start = next(filter(None, map(_start_of, children)), None)
+        end = next(filter(None, map(_end_of, reversed(children))), None)
+        if start is None:  # e.g. `()` or `[]`: only anonymous tokens, point at the last one
+            tok = _postlex.previous
+            start = end = (tok.line, tok.column) if tok is not None else (1, 1)
+        end = end or start
+        return Span(
+            file=self.file, line=start[0], col=start[1], end_line=end[0], end_col=end[1]
+        )
+
+    def _nest(self, node, *children):
+        """Record expression depth so a pathological spec cannot overflow the evaluator."""
+        d = 1 + max((self.depth.get(id(c), 0) for c in children if c is not None), default=0)
+        if d > LIMITS.max_expr_depth:
+            raise LimitError(f"expression nested more than {LIMITS.max_expr_depth} deep", node.span)
+        self.depth[id(node)] = d
+        return node
+
+    # ---- top level
+    def start(self, ch):
+        return tuple(ch)
+
+    def import_module(self, ch):
+        (is_file, path), alias = ch
+        return ast.Import(path, is_file, alias and str(alias), None, self._span(ch))
+
+    def import_from(self, ch):
+        (is_file, path), *names = ch
+        return ast.Import(path, is_file, None, tuple(map(str, names)), self._span(ch))
+
+    def file_path(self, ch):
+        return True, _unquote(ch[0])
+
+    def lib_path(self, ch):
+        return False, ".".join(map(str, ch))
+
+    def block_def(self, ch):
+        kind, name, params, (doc, body) = ch
+        return ast.BlockDef(str(kind), str(name), params or (), doc, body, None, self._span(ch))
+
+    def alias_def(self, ch):
+        kind, name, params, value = ch
+        return ast.BlockDef(
+            str(kind), str(name), params or (), None, None, value, self._span(ch),
+            has_params=params is not None,
+        )
+
+    def let_def(self, ch):
+        return ast.Let(str(ch[0]), ch[1], self._span(ch))
+
+    def params(self, ch):
+        return tuple(p for p in ch if p is not None)
+
+    def param(self, ch):
+        name, type_ref, default = ch
+        return ast.Param(str(name), type_ref, default, self._span(ch))
+
+    def type_ref(self, ch):
+        name, *args = ch
+        return ast.TypeRef(str(name), tuple(a for a in args if a is not None), self._span(ch))
+
+    def body(self, ch):
+        doc, *stmts = ch
+        return doc, tuple(s for s in stmts if s is not None)
+
+    def suite(self, ch):
+        return tuple(s for s in ch if s is not None)
+
+    def docstring(self, ch):
+        return _unquote(ch[0])
+
+    # ---- statements
+    def input_decl(self, ch):
+        name, (dtype, dims) = ch
+        return ast.Input(str(name), dtype, dims, self._span(ch))
+
+    def tensor_type(self, ch):
+        dtype, *dims = ch
+        return (dtype and str(dtype)), tuple(d for d in dims if d is not None)
+
+    def assign(self, ch):
+        *targets, value = ch
+        return ast.Assign(tuple(map(str, targets)), value, self._span(ch))
+
+    def if_stmt(self, ch):
+        cond, suite, *rest = ch
+        orelse = rest.pop() if rest else None
+        branches = ((cond, suite),) + tuple(rest)
+        return ast.If(branches, orelse, self._span(ch))
+
+    def elif_clause(self, ch):
+        return ch[0], ch[1]
+
+    def else_clause(self, ch):
+        return ch[0]
+
+    def for_stmt(self, ch):
+        var, _in, iterable, body = ch
+        return ast.For(str(var), iterable, body, self._span(ch))
+
+    def return_stmt(self, ch):
+        return ast.Return(tuple(ch), self._span(ch))
+
+    def assert_stmt(self, ch):
+        return ast.Assert(ch[0], ch[1], self._span(ch))
+
+    def tie_stmt(self, ch):
+        return ast.Tie(ch[0], ch[1], self._span(ch))
+
+    def dotted(self, ch):
+        return tuple(map(str, ch))
+
+    # ---- expressions
+    def if_exp(self, ch):
+        then, cond, orelse = ch
+        return self._nest(ast.IfExp(cond, then, orelse, self._span(ch)), cond, then, orelse)
+
+    def operators(self, ch):
+        return _Climber(self, ch).expression(0)
+
+    def power(self, ch):
+        base, *prefixes, exponent = ch
+        exponent = self._prefixed(prefixes, exponent)
+        span = self._join(base.span, exponent.span)
+        return self._nest(ast.Binary("**", base, exponent, span), base, exponent)
+
+    def _prefixed(self, prefixes, operand):
+        if len(prefixes) > LIMITS.max_expr_depth:
+            raise LimitError(
+                f"expression nested more than {LIMITS.max_expr_depth} deep", operand.span
+            )
+        for tok in reversed(prefixes):
+            start = _token_span(self.file, tok)
+            op = "not" if tok.type == "NOT" else str(tok)
+            node = ast.Unary(op, operand, self._join(start, operand.span))
+            operand = self._nest(node, operand)
+        return operand
+
+    def _join(self, a: Span, b: Span) -> Span:
+        return Span(file=a.file, line=a.line, col=a.col, end_line=b.end_line, end_col=b.end_col)
+
+    def call(self, ch):
+        func, args = ch
+        args = args or ()
+        positional = tuple(a for a in args if not isinstance(a, ast.Keyword))
+        keywords = tuple(a for a in args if isinstance(a, ast.Keyword))
+        node = ast.Call(func, positional, keywords, self._span(ch))
+        return self._nest(node, func, *positional, *(k.value for k in keywords))
+
+    def args(self, ch):
+        return tuple(ch)
+
+    def keyword(self, ch):
+        name, value = ch
+        node = ast.Keyword(str(name), value, self._span(ch))
+        self.depth[id(node)] = self.depth.get(id(value), 0)
+        return node
+
+    def attribute(self, ch):
+        value, attr = ch
+        return self._nest(ast.Attribute(value, str(attr), self._span(ch)), value)
+
+    def subscript(self, ch):
+        value, items = ch
+        return self._nest(ast.Subscript(value, items, self._span(ch)), value, *items)
+
+    def subscripts(self, ch):
+        return tuple(ch)
+
+    def slice(self, ch):
+        start, stop, step = ch
+        return self._nest(ast.Slice(start, stop, step, self._span(ch)), start, stop, step)
+
+    def ellipsis(self, ch):
+        return ast.EllipsisLit(self._span(ch))
+
+    def name(self, ch):
+        return ast.Name(str(ch[0]), self._span(ch))
+
+    def int_lit(self, ch):
+        return ast.Const(int(str(ch[0]).replace("_", "")), self._span(ch))
+
+    def float_lit(self, ch):
+        return ast.Const(float(str(ch[0]).replace("_", "")), self._span(ch))
+
+    def string(self, ch):
+        return ast.Const(_unquote(ch[0]), self._span(ch))
+
+    def true_lit(self, ch):
+        return ast.Const(True, self._span(ch))
+
+    def false_lit(self, ch):
+        return ast.Const(False, self._span(ch))
+
+    def none_lit(self, ch):
+        return ast.Const(None, self._span(ch))
+
+    def tuple_lit(self, ch):
+        items = tuple(c for c in ch if c is not None)
+        return self._nest(ast.TupleExpr(items, self._span(ch)), *items)
+
+    def list_lit(self, ch):
+        items = tuple(c for c in ch if c is not None)
+        return self._nest(ast.ListExpr(items, self._span(ch)), *items)
+
+    def list_comp(self, ch):
+        elt, var, _in, iterable, cond = ch
+        node = ast.ListComp(elt, str(var), iterable, cond, self._span(ch))
+        return self._nest(node, elt, iterable, cond)
+
+
+# Binding power of binary operators (Python's order); `not` as a prefix sits between
+# `and` and the comparisons, unary +/- bind tighter than every binary operator but `**`.
+_PRECEDENCE = {"or": 1, "and": 2, "==": 4, "!=": 4, "<": 4, ">": 4, "<=": 4, ">=": 4,
+               "in": 4, "not in": 4, "+": 5, "-": 5, "*": 6, "/": 6, "//": 6, "%": 6, "@": 6}
+_NOT_OPERAND = 4
+
+
+class _Climber:
+    """Precedence climbing over the flat operator sequence the grammar produces."""
+
+    def __init__(self, builder: ToAst, items: list) -> None:
+        self.b = builder
+        self.items = items
+        self.i = 0
+
+    def expression(self, min_prec: int):
+        left = self.unary()
+        while self.i < len(self.items):
+            op, width = self._peek_op()
+            prec = _PRECEDENCE[op]
+            if prec < min_prec:
+                break
+            self.i += width
+            left = self._compare(left, op) if prec == 4 else self._binary(left, op, prec)
+        return left
+
+    def _binary(self, left, op, prec):
+        right = self.expression(prec + 1)
+        return self.b._nest(ast.Binary(op, left, right, self.b._join(left.span, right.span)), left, right)
+
+    def _compare(self, left, op):
+        ops, rights = [op], [self.expression(5)]
+        while self.i < len(self.items) and _PRECEDENCE[self._peek_op()[0]] == 4:
+            op, width = self._peek_op()
+            self.i += width
+            ops.append(op)
+            rights.append(self.expression(5))
+        node = ast.Compare(left, tuple(ops), tuple(rights), self.b._join(left.span, rights[-1].span))
+        return self.b._nest(node, left, *rights)
+
+    def _peek_op(self) -> tuple[str, int]:
+        tok = self.items[self.i]
+        if tok.type == "NOT":  # only `not in` can stand where a binary operator is expected
+            return "not in", 2
+        return str(tok), 1
+
+    def unary(self):
+        prefixes = []
+        while isinstance(self.items[self.i], Token):
+            tok = self.items[self.i]
+            self.i += 1
+            if tok.type == "NOT":
+                operand = self.expression(_NOT_OPERAND)
+                return self.b._prefixed(prefixes + [tok], operand)
+            prefixes.append(tok)
+        operand = self.items[self.i]
+        self.i += 1
+        return self.b._prefixed(prefixes, operand)
+
+
+_TO_AST = ToAst()
