@@ -1,0 +1,28 @@
+"""archlang: a declarative language for neural-network architectures and search spaces.
+
+Public API (everything else is private):
+
+    load(path) / loads(text, filename=...) -> Program   parse, resolve imports, check
+    Program.elaborate(name, params=..., inputs=...)    -> ir.Model
+    format_ir(model) -> str                             one line per node
+    ArchError                                           every user error; .diagnostics
+
+Importing archlang never imports torch or onnx: backends load lazily.
+"""
+
+from __future__ import annotations
+
+from archlang.errors import ArchError, Diagnostic, Span
+from archlang.program import Program, load_program as load, loads_program as loads
+
+__version__ = "0.1.0"
+
+
+def format_ir(model) -> str:
+    """The IR of an elaborated model as text, one line per node (the golden-file format)."""
+    from archlang.printer import format_model
+
+    return format_model(model)
+
+
+__all__ = ["ArchError", "Diagnostic", "Span", "Program", "load", "loads", "format_ir", "__version__"]

@@ -49,9 +49,12 @@ class BracketNewlines:
                 self._open(tok, _is_call(value, previous))
             elif value in _CLOSE and self.stack and self.stack[-1][0].value == _CLOSE[value]:
                 self.stack.pop()
-            self.previous, previous = previous, tok
-            if tok.type == "_NL" and self.stack and self.stack[-1][0].value != "{":
+            if tok.type == "_NL" and (
+                (self.stack and self.stack[-1][0].value != "{")
+                or previous is None or previous.type == "_NL"  # comment lines leave NL runs
+            ):
                 continue
+            self.previous, previous = previous, tok
             yield tok
 
     def _open(self, tok: Token, is_call: bool) -> None:

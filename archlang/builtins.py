@@ -1,0 +1,170 @@
+"""The language's builtin functions over constants: range, len, min, max, abs, int, float,
+str, round, sum, zip, enumerate, any, all.
+
+Each takes already-evaluated arguments and returns a constant; sizes are bounded by
+``LIMITS`` so a spec cannot build an enormous list.  Raise ``OpError`` for bad arguments
+(the caller locates it).  ``choice``, ``choose`` and ``Sequential`` are not here: they build
+layers and search decisions (archlang.elaborate).  Must not import the elaborator.
+"""
+
+from __future__ import annotations
+
+from archlang import dims
+from archlang.errors import OpError
+from archlang.limits import LIMITS
+
+
+def _int(value, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise OpError(f"{what} must be an integer, got {describe(value)}")
+    return value
+
+
+def describe(value) -> str:
+    """A value as a message shows it: its text and its kind."""
+    if isinstance(value, bool):
+        return f"bool {str(value).lower()}"
+    if isinstance(value, (int, float)):
+        return f"{type(value).__name__} {value!r}"
+    if isinstance(value, dims.Expr):
+        return f"symbolic size {dims.to_str(value)}"
+    if isinstance(value, str):
+        return f"string {value!r}"
+    if isinstance(value, (list, tuple)):
+        return f"{type(value).__name__} of {len(value)}"
+    if value is None:
+        return "none"
+    return type(value).__name__.replace("Val", "").replace("Layer", " layer").lower()
+
+
+def b_range(*args):
+    if not 1 <= len(args) <= 3:
+        raise OpError("range takes 1 to 3 integers")
+    ints = [_int(a, "range argument") for a in args]
+    r = range(*ints)
+    if len(r) > LIMITS.max_repeat:
+        raise OpError(f"range of {len(r):,} elements exceeds the limit of {LIMITS.max_repeat:,}")
+    return list(r)
+
+
+def b_len(value):
+    if not isinstance(value, (list, tuple, str)):
+        raise OpError(f"len() needs a list, tuple or string, got {describe(value)}")
+    return len(value)
+
+
+def _numbers(args, name):
+    items = list(args[0]) if len(args) == 1 and isinstance(args[0], (list, tuple)) else list(args)
+    if not items:
+        raise OpError(f"{name}() of nothing")
+    return items
+
+
+def b_min(*args):
+    return _extreme(_numbers(args, "min"), dims.dmin, min)
+
+
+def b_max(*args):
+    return _extreme(_numbers(args, "max"), dims.dmax, max)
+
+
+def _extreme(items, symbolic, concrete):
+    if any(isinstance(i, dims.Expr) for i in items):
+        result = items[0]
+        for item in items[1:]:
+            result = symbolic(result, item)
+        return result
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, (int, float)):
+            raise OpError(f"min/max need numbers, got {describe(item)}")
+    return concrete(items)
+
+
+def b_abs(x):
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        raise OpError(f"abs() needs a number, got {describe(x)}")
+    return abs(x)
+
+
+def b_int(x):
+    if isinstance(x, dims.Expr):
+        return x
+    if isinstance(x, (bool, int, float)):
+        return int(x)
+    raise OpError(f"int() needs a number, got {describe(x)}")
+
+
+def b_float(x):
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        raise OpError(f"float() needs a number, got {describe(x)}")
+    return float(x)
+
+
+def b_str(x):
+    if isinstance(x, bool):
+        return "true" if x else "false"
+    if isinstance(x, (int, float, str)) or isinstance(x, dims.Expr):
+        return str(x)
+    raise OpError(f"str() needs a number or string, got {describe(x)}")
+
+
+def b_round(x, ndigits=None):
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        raise OpError(f"round() needs a number, got {describe(x)}")
+    return round(x) if ndigits is None else round(x, _int(ndigits, "ndigits"))
+
+
+def b_sum_numbers(items):
+    total = 0
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, (int, float, dims.Expr)):
+            raise OpError(f"sum() of numbers got {describe(item)}")
+        total = total + item
+    return dims.simplify(total) if isinstance(total, dims.Expr) else total
+
+
+def b_zip(*lists):
+    for item in lists:
+        if not isinstance(item, (list, tuple)):
+            raise OpError(f"zip() needs lists, got {describe(item)}")
+    return [tuple(group) for group in zip(*lists)]
+
+
+def b_enumerate(items):
+    if not isinstance(items, (list, tuple)):
+        raise OpError(f"enumerate() needs a list, got {describe(items)}")
+    return [(i, item) for i, item in enumerate(items)]
+
+
+def b_any(items):
+    return any(_bools(items, "any"))
+
+
+def b_all(items):
+    return all(_bools(items, "all"))
+
+
+def _bools(items, name):
+    if not isinstance(items, (list, tuple)):
+        raise OpError(f"{name}() needs a list, got {describe(items)}")
+    for item in items:
+        if not isinstance(item, bool):
+            raise OpError(f"{name}() needs a list of bools, got {describe(item)}")
+    return items
+
+
+CONSTANT_BUILTINS = {
+    "range": b_range,
+    "len": b_len,
+    "min": b_min,
+    "max": b_max,
+    "abs": b_abs,
+    "int": b_int,
+    "float": b_float,
+    "str": b_str,
+    "round": b_round,
+    "zip": b_zip,
+    "enumerate": b_enumerate,
+    "any": b_any,
+    "all": b_all,
+}

@@ -1,0 +1,152 @@
+"""Search constructs while elaborating: ``choice(...)`` and ``choose(k, inputs)``.
+
+A choice among integers becomes a symbolic size (a ``dims`` symbol whose domain is the
+options), so shapes, parameter counts and MACs stay exact expressions over the decision.
+A choice among layers becomes a ``ChoiceLayer``; among other values (floats, strings,
+bools), a ``ChoiceValue`` that turns the layer it configures into a choice of layers.
+Every decision is recorded once per absolute label in ``Context.choices``; when the context
+carries an assignment (label → option index), the chosen option is returned instead.
+
+Must not import a backend.
+"""
+
+from __future__ import annotations
+
+from archlang import dims
+from archlang.builtins import describe
+from archlang.errors import ArchTypeError, SpaceError
+from archlang.evaluate import is_int
+from archlang.ir import ChoiceDecl, Node
+from archlang.values import ChoiceLayer, ChoiceValue, Layer, TensorVal
+
+
+def make_choice(body, options: list, kwargs: dict, expr):
+    label = _label(body, kwargs, expr)
+    if len(options) == 1 and isinstance(options[0], (list, tuple)):
+        options = list(options[0])
+    if not options:
+        raise ArchTypeError("choice() needs at least one option", expr.span)
+    kind = _kind(options, expr)
+    _record(body.ctx, ChoiceDecl(label=label, kind=kind, options=_describe_options(options), span=expr.span))
+    if label in body.ctx.assignment:
+        return options[_assigned_index(body.ctx, label, len(options), expr)]
+    if len(options) == 1:
+        return options[0]
+    if kind == "layer":
+        return ChoiceLayer(label, tuple(options), expr.span)
+    if all(is_int(o) and not isinstance(o, dims.Expr) for o in options):
+        return dims.sym(label, tuple(options))
+    return ChoiceValue(label, tuple(options))
+
+
+def _label(body, kwargs: dict, expr) -> str:
+    extra = set(kwargs) - {"label"}
+    if extra:
+        raise ArchTypeError(f"choice() takes options and label=, not '{sorted(extra)[0]}'", expr.span)
+    given = kwargs.get("label")
+    if given is not None:
+        if not isinstance(given, str) or not given:
+            raise ArchTypeError("a choice's label must be a non-empty string", expr.span)
+        return given
+    parts = [p for p in (body.ctx.path, ".".join(body.labels)) if p]
+    return _unique(body.ctx, ".".join(parts) or "choice", expr)
+
+
+def _unique(ctx, label: str, expr) -> str:
+    """Two unlabelled choices made at the same place (a loop, one call) get distinct labels."""
+    if label not in ctx.choices:
+        return label
+    k = 2
+    while f"{label}#{k}" in ctx.choices:
+        k += 1
+    return f"{label}#{k}"
+
+
+def _kind(options: list, expr) -> str:
+    layers = [isinstance(o, Layer) for o in options]
+    if any(layers) and not all(layers):
+        raise ArchTypeError("a choice mixes layers and values", expr.span)
+    if any(isinstance(o, TensorVal) for o in options):
+        raise ArchTypeError("choice() picks among values or layers; to pick among tensors use choose(k, [...])", expr.span)
+    return "layer" if all(layers) else "value"
+
+
+def _describe_options(options: list) -> tuple:
+    return tuple(_describe(o) for o in options)
+
+
+def _describe(option):
+    if isinstance(option, Layer):
+        from archlang.values import BlockLayer, OpLayer
+
+        if isinstance(option, OpLayer):
+            return option.spec.name
+        if isinstance(option, BlockLayer):
+            return option.ref.definition.name
+        return type(option).__name__.replace("Layer", "")
+    if isinstance(option, list):
+        return tuple(option)
+    return option
+
+
+def _record(ctx, decl: ChoiceDecl) -> None:
+    existing = ctx.choices.get(decl.label)
+    if existing is None:
+        ctx.choices[decl.label] = decl
+        return
+    if existing.options != decl.options or existing.kind != decl.kind:
+        raise SpaceError(
+            f"choice label '{decl.label}' is shared by choices with different options "
+            f"({_options_text(existing)} vs {_options_text(decl)})", decl.span,
+            notes=(f"first used at {existing.span.line}:{existing.span.col}",),
+        )
+
+
+def _options_text(decl: ChoiceDecl) -> str:
+    return "(" + ", ".join(map(str, decl.options)) + ")"
+
+
+def _assigned_index(ctx, label: str, n: int, expr) -> int:
+    index = ctx.assignment[label]
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < n:
+        raise SpaceError(f"assignment gives choice '{label}' option {index!r}, but it has {n} options", expr.span)
+    return index
+
+
+def choose_builtin(body, args, kwargs, expr):
+    """``choose(k, [a, b, c])``: k of the candidate tensors (unordered), e.g. a DARTS node's inputs."""
+    label = _label(body, {"label": kwargs.pop("label")} if "label" in kwargs else {}, expr)
+    if kwargs or len(args) != 2:
+        raise ArchTypeError("choose takes k and a list of tensors: choose(2, [a, b, c])", expr.span)
+    k, candidates = args
+    _check_choose(k, candidates, expr)
+    names = tuple(c.ref for c in candidates)
+    _record(body.ctx, ChoiceDecl(label=label, kind="subset", options=names, k=k, span=expr.span))
+    if label in body.ctx.assignment:
+        return _assigned_subset(body.ctx, label, candidates, k, expr)
+    node = Node(kind="choice", op="choose", name=body.b.fresh(body.target or "choose"), inputs=names,
+                attrs={"k": k}, type=tuple([candidates[0].type] * k), label=label, span=expr.span)
+    body.b.add(body.ctx, node)
+    return [body._item(TensorVal(node.name, node.type), i, expr.span) for i in range(k)]
+
+
+def _check_choose(k, candidates, expr) -> None:
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ArchTypeError(f"choose's k must be a positive integer, got {describe(k)}", expr.args[0].span)
+    if not isinstance(candidates, (list, tuple)) or not all(isinstance(c, TensorVal) for c in candidates):
+        raise ArchTypeError("choose's candidates must be a list of tensors", expr.args[1].span)
+    if k > len(candidates):
+        raise ArchTypeError(f"cannot choose {k} of {len(candidates)} candidates", expr.span)
+    first = candidates[0].type
+    for c, arg in zip(candidates, [expr.args[1]] * len(candidates)):
+        if c.type != first:
+            raise ArchTypeError(f"choose's candidates must share one type: {first} vs {c.type}", arg.span)
+
+
+def _assigned_subset(ctx, label, candidates, k, expr):
+    picked = ctx.assignment[label]
+    if (not isinstance(picked, (list, tuple)) or len(picked) != k
+            or not all(isinstance(i, int) and 0 <= i < len(candidates) for i in picked)
+            or len(set(picked)) != k):
+        raise SpaceError(f"assignment for '{label}' must be {k} distinct candidate indices", expr.span)
+    return [candidates[i] for i in sorted(picked)]

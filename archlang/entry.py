@@ -1,0 +1,93 @@
+"""Entry points: elaborating a model, space or block of a Program into an ``ir.Model``, and
+checking every entry point of a file at once.
+
+Must not import a backend.
+"""
+
+from __future__ import annotations
+
+from archlang import ast
+from archlang.elaborate import Body, Context, _ir_args
+from archlang.errors import ArchError, ArchNameError, ArchTypeError, SpaceError
+from archlang.ir import Model
+from archlang.layers import elaborate_block
+from archlang.program import Program, bind_params
+from archlang.types import TensorType
+from archlang.values import BlockLayer, BlockRef
+
+
+def elaborate_entry(program: Program, name: str, params: dict, inputs: dict, assignment) -> Model:
+    definition = program.definition(name)
+    ctx = Context(assignment)
+    ctx.entry = name
+    ref = BlockRef(definition, program.unit)
+    if definition.alias is not None:
+        ref, args = _alias_target(ctx, ref, params)
+    else:
+        args = bind_params(ref, [], params, definition.span)
+    types = _input_types(ref.definition, inputs)
+    graph = elaborate_block(ctx, ref, args, types, definition.span, "")
+    if definition.kind == "model" and ctx.choices and not assignment:
+        labels = ", ".join(list(ctx.choices)[:6]) + (" …" if len(ctx.choices) > 6 else "")
+        raise SpaceError(
+            f"model {name} has {len(ctx.choices)} free choice{'s' if len(ctx.choices) != 1 else ''} ({labels}); "
+            "declare it as `space`, or fix the choices",
+            definition.span,
+        )
+    return Model(name=name, kind=definition.kind, params=_ir_args(args), graph=graph,
+                 choices=tuple(ctx.choices.values()))
+
+
+def _alias_target(ctx: Context, ref: BlockRef, params: dict):
+    """``model ResNet18 = ResNet(BasicBlock, [2, 2, 2, 2])``: the block called, and its arguments."""
+    definition = ref.definition
+    own = {p.name for p in definition.params}
+    mine = {k: v for k, v in params.items() if k in own}
+    bound = bind_params(ref, [], mine, definition.span) if definition.params else {}
+    value = Body(ctx, ref, bound).eval(definition.alias)
+    if not isinstance(value, BlockLayer):
+        raise ArchTypeError(f"{definition.kind} {definition.name} must be a call of a block", definition.alias.span)
+    rest = {k: v for k, v in params.items() if k not in own}
+    args = bind_params(value.ref, [], {**value.args, **rest}, definition.span) if rest else value.args
+    return value.ref, args
+
+
+def _input_types(definition: ast.BlockDef, inputs: dict):
+    declared = [s for s in definition.body or () if isinstance(s, ast.Input)]
+    names = {s.name for s in declared}
+    for key in inputs:
+        if key not in names:
+            raise ArchNameError(
+                f"{definition.name} has no input '{key}' (its inputs: {', '.join(sorted(names)) or 'none'})",
+                definition.span,
+            )
+    if not inputs:
+        return None
+    return [_override(s, inputs[s.name]) if s.name in inputs else None for s in declared]
+
+
+def _override(stmt: ast.Input, shape) -> TensorType:
+    return TensorType(dtype=stmt.dtype or "float32", shape=tuple(shape))
+
+
+def check_program(program: Program) -> list[Model]:
+    models, errors = [], []
+    for name in list(program.unit._lets):
+        try:
+            program.unit.lookup(name)
+        except ArchError as error:
+            errors.append(error)
+    for name, definition in program.unit.definitions.items():
+        if definition.kind == "block" or _needs_arguments(definition):
+            continue
+        try:
+            models.append(program.elaborate(name))
+        except ArchError as error:
+            errors.append(error)
+    if errors:
+        raise ArchError.collect(errors)
+    return models
+
+
+def _needs_arguments(definition: ast.BlockDef) -> bool:
+    return any(p.default is None for p in definition.params)
