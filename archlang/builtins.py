@@ -34,17 +34,54 @@ def describe(value) -> str:
         return f"{type(value).__name__} of {len(value)}"
     if value is None:
         return "none"
-    return type(value).__name__.replace("Val", "").replace("Layer", " layer").lower()
+    return _describe_object(value)
+
+
+def _describe_object(value) -> str:
+    kind = type(value).__name__
+    if kind == "MemberRef":
+        return f"layer '{value.path}'"
+    if kind == "TensorVal":
+        return f"tensor {value.type}"
+    if kind == "BlockRef":
+        return f"block {value.definition.name}"
+    if kind.endswith("Layer"):
+        return "layer"
+    return {"OpRef": "op", "Builtin": "builtin function", "ImportedModule": "module",
+            "ChoiceValue": "choice", "SymbolicList": "searched-length list"}.get(kind, kind.lower())
+
+
+class OpLimit(OpError):
+    """A builtin would build more than ``LIMITS`` allows: reported as a LimitError."""
 
 
 def b_range(*args):
     if not 1 <= len(args) <= 3:
         raise OpError("range takes 1 to 3 integers")
+    if len(args) == 1 and _is_choice_size(args[0]):
+        return _searched_range(args[0])
     ints = [_int(a, "range argument") for a in args]
     r = range(*ints)
     if len(r) > LIMITS.max_repeat:
-        raise OpError(f"range of {len(r):,} elements exceeds the limit of {LIMITS.max_repeat:,}")
+        raise OpLimit(f"range of {len(r):,} elements exceeds the limit of {LIMITS.max_repeat:,}")
     return list(r)
+
+
+def _is_choice_size(value) -> bool:
+    found = dims.symbols(value) if isinstance(value, dims.Expr) else {}
+    return bool(found) and all(domain is not None for domain in found.values())
+
+
+def _searched_range(count):
+    """``range(choice(2, 3, 4))``: the items for the largest count, and the count itself."""
+    from archlang.values import SymbolicList
+
+    low, high = dims.bounds(count)
+    if low < 0:
+        raise OpError(f"range of a searched length needs non-negative options, got {dims.to_str(count)}")
+    if high > LIMITS.max_repeat:
+        raise OpLimit(f"range of {high:,} elements exceeds the limit of {LIMITS.max_repeat:,}")
+    return SymbolicList(tuple(range(high)), count)
 
 
 def b_len(value):

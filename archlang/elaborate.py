@@ -96,9 +96,10 @@ def _is_shape_message(message: str) -> bool:
 class Slot:
     """A member being declared: its layer, and its Member once instantiated."""
 
-    def __init__(self, layer: Layer, span: Span) -> None:
+    def __init__(self, layer: Layer, span: Span, anonymous: bool = False) -> None:
         self.layer = layer
         self.span = span
+        self.anonymous = anonymous  # made inline, e.g. `y = Linear(4, 8)(x)`: no name to reuse
         self.member: Member | None = None
 
 
@@ -193,11 +194,29 @@ class Body(Evaluator):
                 f"{'' if len(inputs) == 1 else 's'}, got {len(input_types)}", span,
             )
         self._pending_inputs = list(input_types) if input_types is not None else None
-        self.execute(self.definition.body)
+        self.execute_body()
         if self.errors:
             raise ArchError.collect(self.errors)
         self._declare_unapplied()
+        self._check_ties()
         return self._graph()
+
+    def _check_ties(self) -> None:
+        """Both sides of every ``tie`` name a parameter of a member, and their shapes agree."""
+        members = dict(self.b.members())
+        for tie in self.b.ties:
+            found = []
+            for path in (tie.target, tie.source):
+                head = path.split(".")[0]
+                params = dict(_params_of(members[head], head)) if head in members else {}
+                if path not in params:
+                    close = difflib.get_close_matches(path, list(params), n=1)
+                    hint = f"; did you mean '{close[0]}'?" if close else ""
+                    raise ArchNameError(f"'{path}' is not a parameter of {self.definition.name}{hint}", tie.span)
+                found.append(params[path])
+            if found[0].shape != found[1].shape or found[0].dtype != found[1].dtype:
+                shapes = " vs ".join(f"{p.dtype}[{', '.join(map(dims.to_str, p.shape))}]" for p in found)
+                raise ShapeError(f"tie {tie.target} = {tie.source}: the parameters differ ({shapes})", tie.span)
 
     def _graph(self) -> Graph:
         if self.b.outputs is None:
@@ -207,6 +226,12 @@ class Body(Evaluator):
             members=self.b.members(), nodes=tuple(self.b.nodes), outputs=self.b.outputs,
             ties=tuple(self.b.ties), span=self.definition.span,
         )
+
+    def execute_body(self) -> None:
+        try:
+            self.execute(self.definition.body)
+        except _Returned:
+            pass
 
     def execute(self, statements) -> None:
         for stmt in statements:
@@ -223,12 +248,14 @@ class Body(Evaluator):
 
     def _add_error(self, error: ArchError) -> None:
         note = self.ctx.note()
-        if note and all(note not in d.notes for d in error.diagnostics):
+        located = any(n.startswith("in ") for d in error.diagnostics for n in d.notes)
+        if note and not located:  # the innermost block knows the most precise chain
             error.with_note(note)
         self.errors.append(error)
 
     def _poison_targets(self, stmt) -> None:
-        for name in getattr(stmt, "targets", ()):
+        names = (stmt.name,) if isinstance(stmt, ast.Input) else getattr(stmt, "targets", ())
+        for name in names:
             if name not in self.b.slots:
                 self.locals[name] = POISON
 
@@ -328,7 +355,7 @@ class Body(Evaluator):
         return self.emit_op("item", [value], {"index": i}, span, out_type=value.type[i])
 
     def _bind(self, name: str, value, stmt) -> None:
-        if name in self.b.slots:
+        if name in self.b.slots and not (self.b.slots[name].anonymous and not isinstance(value, Layer)):
             raise ArchNameError(
                 f"'{name}' is already a member (declared at {self.b.slots[name].span.line}:{self.b.slots[name].span.col}); members cannot be reassigned",
                 stmt.span,
@@ -340,11 +367,11 @@ class Body(Evaluator):
             raise ArchTypeError(f"this call returns {len(value.type)} tensors; unpack them: a, b = ...", stmt.span)
         self.locals[name] = value
 
-    def declare(self, name: str, layer: Layer, span: Span) -> MemberRef:
-        slot = Slot(layer, span)
-        self.b.slots[name] = slot
+    def declare(self, name: str, layer: Layer, span: Span, anonymous: bool = False) -> MemberRef:
+        self.b.slots[name] = Slot(layer, span, anonymous)
         ref = MemberRef(name, layer, span)
-        self.locals[name] = ref
+        if not anonymous:
+            self.locals[name] = ref
         return ref
 
     def stmt_If(self, stmt: ast.If) -> None:
@@ -372,6 +399,10 @@ class Body(Evaluator):
     def stmt_Return(self, stmt: ast.Return) -> None:
         if self.b.outputs is not None:
             raise ArchTypeError("a block returns once", stmt.span)
+        self.target = ""  # nodes made here are named after their member or op, not the last assignment
+        if self.is_factory:
+            self._return_layer(stmt)
+            raise _Returned()
         outputs = []
         for expr in stmt.values:
             value = self.eval(expr)
@@ -383,6 +414,24 @@ class Body(Evaluator):
             self.b.add(self.ctx, node)
             outputs.append(node.name)
         self.b.outputs = tuple(outputs)
+        raise _Returned()
+
+    @property
+    def is_factory(self) -> bool:
+        """A block without inputs is a layer factory: it returns a layer, e.g. a Sequential."""
+        return not any(isinstance(s, ast.Input) for s in self.definition.body or ())
+
+    def _return_layer(self, stmt: ast.Return) -> None:
+        value = self.eval(stmt.values[0]) if len(stmt.values) == 1 else None
+        if isinstance(value, MemberRef):
+            value = value.layer
+        if not isinstance(value, Layer):
+            raise ArchTypeError(
+                f"{self.definition.name} has no inputs, so it is a layer factory and returns one layer"
+                f"{'' if value is None else ', got ' + describe(value)}", stmt.span,
+            )
+        self.returned_layer = value
+        self.b.outputs = ()
 
     def stmt_Assert(self, stmt: ast.Assert) -> None:
         if self.truth(stmt.cond):
@@ -405,7 +454,7 @@ class Body(Evaluator):
         if isinstance(func, Builtin) and func.name == "choice":
             return self.call_choice(expr)
         args, kwargs = self._arguments(expr)
-        if any(isinstance(v, Poison) for v in list(args) + list(kwargs.values())):
+        if any(_has_poison(v) for v in list(args) + list(kwargs.values())):
             return POISON
         return self.dispatch(func, args, kwargs, expr)
 
@@ -517,7 +566,26 @@ class Body(Evaluator):
         if lifted is not None:
             return self._lifted_choice(lifted, lambda a, k: self.construct_block(ref, a, k, expr), args, kwargs, expr)
         bound = bind_params(ref, args, kwargs, expr.span, _arg_spans(expr))
+        if not any(isinstance(s, ast.Input) for s in ref.definition.body or ()):
+            return self._run_factory(ref, bound, expr)
         return BlockLayer(ref, bound, expr.span)
+
+    def _run_factory(self, ref: BlockRef, bound: dict, expr: ast.Call) -> Layer:
+        if len(self.ctx.chain) >= LIMITS.max_call_depth:
+            raise LimitError(f"block calls nested more than {LIMITS.max_call_depth} deep", expr.span)
+        factory = Body(self.ctx, ref, bound)
+        factory._pending_inputs = None
+        self.ctx.chain.append((ref.definition.name, self.target or ref.definition.name))
+        try:
+            factory.execute_body()
+        finally:
+            self.ctx.chain.pop()
+        if factory.errors:
+            raise ArchError.collect(factory.errors)
+        layer = getattr(factory, "returned_layer", None)
+        if layer is None:
+            raise ArchTypeError(f"{ref.definition.name} returned no layer", expr.span)
+        return layer
 
     def _lifted_choice(self, choice: ChoiceValue, build, args, kwargs, expr) -> ChoiceLayer:
         """``Dropout(p=choice(0.1, 0.2))`` is ``choice(Dropout(p=0.1), Dropout(p=0.2))``."""
@@ -535,7 +603,7 @@ class Body(Evaluator):
             if not isinstance(value, TensorVal):
                 raise ArchTypeError(f"a layer is applied to tensors, got {describe(value)}", arg.span)
         if not isinstance(layer, MemberRef):
-            layer = self.declare(self._anonymous_name(), layer, expr.span)
+            layer = self.declare(self._anonymous_name(), layer, expr.span, anonymous=True)
         from archlang.layers import apply_member
 
         return apply_member(self, layer, list(args), expr.span)
@@ -543,7 +611,8 @@ class Body(Evaluator):
     def _anonymous_name(self) -> str:
         base = self.target or "layer"
         name, k = base, 0
-        while name in self.b.slots or (name in self.locals and name != self.target):
+        while name in self.b.slots or (name in self.locals and name != self.target
+                                        and isinstance(self.locals[name], MemberRef)):
             k += 1
             name = f"{base}_{k}"
         return name
@@ -577,10 +646,31 @@ class Body(Evaluator):
 # ---- helpers -----------------------------------------------------------------------------
 
 
+class _Returned(Exception):
+    """``return`` ends the body, as in Python: later statements do not run."""
+
+
+def _has_poison(value) -> bool:
+    """A value built from a name whose definition failed (also inside a list): report nothing more."""
+    if isinstance(value, (list, tuple)):
+        return any(_has_poison(v) for v in value)
+    return isinstance(value, Poison)
+
+
 def _is_tensorish(value) -> bool:
     if isinstance(value, TensorVal):
         return True
     return isinstance(value, (list, tuple)) and bool(value) and all(isinstance(v, TensorVal) for v in value)
+
+
+def _params_of(member: Member, path: str):
+    """(dotted path, ParamSpec) of every parameter under ``member``, named from ``path``."""
+    if member.kind == "layer":
+        for p in member.params:
+            yield (f"{path}.{p.name}" if p.name else path), p
+        return
+    for name, child in member.own_members():
+        yield from _params_of(child, f"{path}.{name}")
 
 
 def _lift_choice_values(args, kwargs) -> ChoiceValue | None:
@@ -639,7 +729,10 @@ def constant_builtin(fn):
         try:
             return fn(*args, **kwargs)
         except OpError as error:
-            raise ArchTypeError(error.message, expr.span) from None
+            from archlang.builtins import OpLimit
+
+            kind = LimitError if isinstance(error, OpLimit) else ArchTypeError
+            raise kind(error.message, expr.span) from None
         except TypeError as error:  # wrong arity of a builtin
             raise ArchTypeError(f"{expr.func.id if isinstance(expr.func, ast.Name) else 'builtin'}: {error}", expr.span) from None
 

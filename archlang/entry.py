@@ -25,6 +25,11 @@ def elaborate_entry(program: Program, name: str, params: dict, inputs: dict, ass
         ref, args = _alias_target(ctx, ref, params)
     else:
         args = bind_params(ref, [], params, definition.span)
+    if not any(isinstance(s, ast.Input) for s in ref.definition.body or ()):
+        raise ArchTypeError(
+            f"{definition.kind} {name} declares no inputs (a block without inputs is a layer factory)",
+            definition.span,
+        )
     types = _input_types(ref.definition, inputs)
     graph = elaborate_block(ctx, ref, args, types, definition.span, "")
     if definition.kind == "model" and ctx.choices and not assignment:

@@ -28,6 +28,7 @@ from archlang.syntax_messages import describe_unexpected
 
 _OPEN = {"(": ")", "[": "]", "{": "}"}
 _CLOSE = {")": "(", "]": "[", "}": "{"}
+_BRACKETS = {"LPAR", "RPAR", "LSQB", "RSQB", "LBRACE", "RBRACE"}  # Lark's names for them
 
 
 class BracketNewlines:
@@ -41,21 +42,25 @@ class BracketNewlines:
         self.previous: Token | None = None
 
     def process(self, stream):
-        self.stack = []
+        self.stack = stack = []
         previous = self.previous = None
         for tok in stream:
-            value = tok.value if tok.type != "_NL" else None
-            if value in _OPEN:
-                self._open(tok, _is_call(value, previous))
-            elif value in _CLOSE and self.stack and self.stack[-1][0].value == _CLOSE[value]:
-                self.stack.pop()
-            if tok.type == "_NL" and (
-                (self.stack and self.stack[-1][0].value != "{")
-                or previous is None or previous.type == "_NL"  # comment lines leave NL runs
-            ):
-                continue
+            kind = tok.type
+            if kind == "_NL":
+                # inside ( ) or [ ] a newline means nothing; comment lines leave runs of NLs
+                if (stack and stack[-1][0].value != "{") or previous is None or previous.type == "_NL":
+                    continue
+            elif kind in _BRACKETS:
+                self._bracket(tok, previous)
             self.previous, previous = previous, tok
             yield tok
+
+    def _bracket(self, tok: Token, previous: Token | None) -> None:
+        value = tok.value
+        if value in _OPEN:
+            self._open(tok, _is_call(value, previous))
+        elif self.stack and self.stack[-1][0].value == _CLOSE[value]:
+            self.stack.pop()
 
     def _open(self, tok: Token, is_call: bool) -> None:
         self.stack.append((tok, is_call))
@@ -182,6 +187,15 @@ def _end_of(item) -> tuple[int, int] | None:
     return None
 
 
+def _first(children, locate):
+    for child in children:
+        if child is not None:
+            found = locate(child)
+            if found is not None:
+                return found
+    return None
+
+
 class ToAst(Transformer):
     """Builds archlang.ast nodes; one method per grammar rule or alias.
 
@@ -194,22 +208,24 @@ class ToAst(Transformer):
         self.depth: dict[int, int] = {}
 
     def _span(self, children) -> Span:
-        start = next(filter(None, map(_start_of, children)), None)
-        end = next(filter(None, map(_end_of, reversed(children))), None)
+        start = _first(children, _start_of)
         if start is None:  # e.g. `()` or `[]`: only anonymous tokens, point at the last one
             tok = _postlex.previous
-            start = end = (tok.line, tok.column) if tok is not None else (1, 1)
-        end = end or start
-        return Span(
-            file=self.file, line=start[0], col=start[1], end_line=end[0], end_col=end[1]
-        )
+            start = (tok.line, tok.column) if tok is not None else (1, 1)
+        end = _first(reversed(children), _end_of) or start
+        return Span(self.file, start[0], start[1], end[0], end[1])
 
     def _nest(self, node, *children):
         """Record expression depth so a pathological spec cannot overflow the evaluator."""
-        d = 1 + max((self.depth.get(id(c), 0) for c in children if c is not None), default=0)
+        depth = self.depth
+        d = 0
+        for child in children:
+            if child is not None:
+                d = max(d, depth.get(id(child), 0))
+        d += 1
         if d > LIMITS.max_expr_depth:
             raise LimitError(f"expression nested more than {LIMITS.max_expr_depth} deep", node.span)
-        self.depth[id(node)] = d
+        depth[id(node)] = d
         return node
 
     # ---- top level
