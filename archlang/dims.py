@@ -83,6 +83,9 @@ class _Sym(_Atom):
             raise ValueError(f"{self.name}={v} is outside its domain {list(self.domain)}")
         return v
 
+    def rebuild(self, fn):
+        return self.as_expr()
+
     def subs(self, mapping):
         if self.name in mapping:
             return simplify(mapping[self.name])
@@ -128,8 +131,8 @@ class _FloorDiv(_Div):
     def value(self, env):
         return evaluate(self.num, env) // evaluate(self.den, env)
 
-    def subs(self, mapping):
-        return _floordiv(subs(self.num, mapping), subs(self.den, mapping))
+    def rebuild(self, fn):
+        return _floordiv(fn(self.num), fn(self.den))
 
     def bounds(self, free_lo):
         (nl, nh), (dl, dh) = _bounds(self.num, free_lo), _bounds(self.den, free_lo)
@@ -147,8 +150,8 @@ class _Mod(_Div):
     def value(self, env):
         return evaluate(self.num, env) % evaluate(self.den, env)
 
-    def subs(self, mapping):
-        return _mod(subs(self.num, mapping), subs(self.den, mapping))
+    def rebuild(self, fn):
+        return _mod(fn(self.num), fn(self.den))
 
     def bounds(self, free_lo):
         (nl, nh), (dl, dh) = _bounds(self.num, free_lo), _bounds(self.den, free_lo)
@@ -179,8 +182,8 @@ class _MinMax(_Atom):
     def value(self, env):
         return self.PICK(evaluate(a, env) for a in self.args)
 
-    def subs(self, mapping):
-        return _minmax(type(self), [subs(a, mapping) for a in self.args])
+    def rebuild(self, fn):
+        return _minmax(type(self), [fn(a) for a in self.args])
 
     def collect(self, acc: dict) -> None:
         for a in self.args:
@@ -222,8 +225,8 @@ class _Select(_Atom):
             raise ValueError(f"choice index {to_str(self.index)}={i} is out of range")
         return evaluate(self.options[i], env)
 
-    def subs(self, mapping):
-        return _select(subs(self.index, mapping), [subs(o, mapping) for o in self.options])
+    def rebuild(self, fn):
+        return _select(fn(self.index), [fn(o) for o in self.options])
 
     def collect(self, acc: dict) -> None:
         _collect(self.index, acc)
@@ -266,7 +269,7 @@ class Expr:
 
     # _terms: ((monomial, coef), ...) sorted by monomial key; the constant term, whose
     # monomial is (), therefore comes first when present.
-    __slots__ = ("_terms", "_hash", "_keyc", "_strc", "_symc", "_bndc")
+    __slots__ = ("_terms", "_hash", "_keyc", "_strc", "_symc", "_bndc", "_simpc")
 
     def __new__(cls, *args, **kwargs):
         raise TypeError("build an Expr with dims.sym(...) and arithmetic")
@@ -369,7 +372,7 @@ def _new_expr(terms: tuple) -> Expr:
     e = object.__new__(Expr)
     _set(e, "_terms", terms)
     _set(e, "_hash", hash(terms))
-    for slot in ("_keyc", "_strc", "_symc", "_bndc"):
+    for slot in ("_keyc", "_strc", "_symc", "_bndc", "_simpc"):
         _set(e, slot, None)
     return e
 
@@ -546,7 +549,7 @@ def _nested_floor(r: Expr):
 
 
 def _floordiv_sym(a: Dim, b: Expr) -> Dim:
-    exact = exact_div(a, b)
+    exact = _exact_div(a, b)
     if exact is not None:  # valid wherever b != 0, and b == 0 raises in Python anyway
         return exact
     a, b = _normalise_fraction(a, b)
@@ -579,7 +582,7 @@ def _mod(a: Dim, b: Dim) -> Dim:
         if b < 0:  # a % -q == -((-a) % q)
             return _neg(_mod(_scale(a, -1), -b))
         return 0 if b == 1 else _mod_int(a, b)
-    if exact_div(a, b) is not None:
+    if _exact_div(a, b) is not None:
         return 0
     g = math.gcd(_content(a), _content(b))
     if g > 1:  # (g*x) % (g*y) == g * (x % y) for g > 0
@@ -604,15 +607,15 @@ def _mod_int(p: Expr, q: int) -> Dim:
     return _Mod(rest, q).as_expr()
 
 
-# --------------------------------------------------------------------------- max / min / select
-
-
 def _inner_mod(r: Expr, q: int):
     """(atom, coef) for a term ``coef * (x % a)`` of r whose constant a is a multiple of q."""
     for m, c in r._terms:
         if len(m) == 1 and type(m[0]) is _Mod and type(m[0].den) is int and m[0].den % q == 0:
             return m[0], c
     return None
+
+
+# --------------------------------------------------------------------------- max / min / select
 
 
 def _minmax(kind: type, args: Sequence[Dim]) -> Dim:
@@ -635,8 +638,33 @@ def _minmax(kind: type, args: Sequence[Dim]) -> Dim:
 
 def _dominated(kind: type, x: Dim, y: Dim) -> bool:
     """True when x can never be the result of max/min(x, y)."""
-    lo, hi = _bounds(_add(x, _neg(y)), -_INF)
+    lo, hi = _difference_bounds(x, y)
     return hi <= 0 if kind is _Max else lo >= 0
+
+
+def _difference_bounds(x: Dim, y: Dim) -> tuple:
+    """Bounds of x - y; floors over one divisor whose numerators differ by a constant c
+    differ by floor(c/q) or ceil(c/q): H//2 <= (H + 1)//2 (ceil-mode pooling needs this)."""
+    fx, fy = _floor_plus_const(x), _floor_plus_const(y)
+    if fx and fy and fx[1] == fy[1]:
+        c = _add(fx[0], _neg(fy[0]))
+        if type(c) is int:
+            q, offset = fx[1], fx[2] - fy[2]
+            return (c // q + offset, -(-c // q) + offset)
+    return _bounds(_add(x, _neg(y)), -_INF)
+
+
+def _floor_plus_const(d: Dim):
+    """(num, q, c) when d == num // q + c with a constant q, else None."""
+    if type(d) is int:
+        return None
+    terms = [t for t in d._terms if t[0]]
+    if len(terms) != 1 or terms[0][1] != 1 or len(terms[0][0]) != 1:
+        return None
+    atom = terms[0][0][0]
+    if type(atom) is not _FloorDiv or type(atom.den) is not int:
+        return None
+    return atom.num, atom.den, _const_of(d)
 
 
 def _select(index: Dim, options: Sequence[Dim]) -> Dim:
@@ -709,6 +737,8 @@ def _expr_text(e: Expr) -> str:
         first_pos = next((i for i, t in enumerate(terms) if t[1] > 0 and t[0]), None)
         if first_pos is not None:
             terms.insert(0, terms.pop(first_pos))
+        elif not terms[-1][0] and terms[-1][1] > 0:  # only the constant is positive: 1 - H
+            terms.insert(0, terms.pop())
     parts = []
     for i, (m, c) in enumerate(terms):
         neg = c < 0
@@ -761,6 +791,63 @@ def _collect(d: Dim, acc: dict) -> None:
         _note_symbol(acc, name, domain)
 
 
+# --------------------------------------------------------------------------- choice folding
+
+_FOLD_CASES = 512  # enumerate at most this many choice assignments when folding
+
+
+def _has_choices(d: Dim) -> bool:
+    if type(d) is int:
+        return False
+    _collect(d, {})
+    return any(domain is not None for _, domain in d._symc)
+
+
+def _fold_choices(e: Expr) -> Dim:
+    """Fold choice-only atoms, then the choice-only part of the polynomial."""
+    e = _map_atoms(e, _fold_atom)
+    if type(e) is int:
+        return e
+    choice_only, rest = {}, {}
+    for m, c in e._terms:
+        (rest if any(_has_free(a) for a in m) else choice_only)[m] = c
+    part = _make(choice_only)
+    if type(part) is int:
+        return e
+    return _add(_make(rest), _fold_part(part))
+
+
+def _has_free(atom: _Atom) -> bool:
+    return any(dom is None for dom in symbols(atom.as_expr()).values())
+
+
+def _fold_atom(atom: _Atom) -> Dim:
+    if type(atom) is _Sym:
+        return atom.as_expr()
+    if not _has_free(atom):
+        return _fold_part(atom.as_expr())
+    return atom.rebuild(simplify)
+
+
+def _fold_part(part: Expr) -> Dim:
+    """A constant or ``sym + constant`` equal to part on every choice assignment, else part."""
+    choices = symbols(part)
+    if math.prod(len(v) for v in choices.values()) > _FOLD_CASES:
+        return part
+    names = sorted(choices)
+    cases = [dict(zip(names, vs)) for vs in itertools.product(*(choices[n] for n in names))]
+    try:
+        values = [evaluate(part, case) for case in cases]
+    except ZeroDivisionError:  # undefined for some choice: leave it for the caller to hit
+        return part
+    for name in [None] + names:
+        offsets = {v - (case[name] if name else 0) for v, case in zip(values, cases)}
+        if len(offsets) == 1:
+            base = _Sym(name, choices[name]).as_expr() if name else 0
+            return _add(base, offsets.pop())
+    return part
+
+
 # =========================================================================== public API
 
 Dim = Union[int, Expr]
@@ -808,7 +895,19 @@ def dmin(a: Dim, b: Dim) -> Dim:
 
 
 def simplify(d) -> Dim:
-    """The canonical Dim for d: Exprs are canonical already; int-likes become int."""
+    """The simplest Dim for d: an int when constant, and parts that depend only on choice
+    symbols folded using their domains (``2*(k//2) + 1`` is ``k`` when k is odd)."""
+    if type(d) is int:
+        return d
+    if type(d) is Expr:
+        if d._simpc is None:
+            _set(d, "_simpc", _fold_choices(d) if _has_choices(d) else d)
+        return d._simpc
+    return _as_dim(d)
+
+
+def _as_dim(d) -> Dim:
+    """int-likes -> int, Exprs unchanged; anything else is a TypeError."""
     if type(d) is int or type(d) is Expr:
         return d
     if isinstance(d, bool) or not hasattr(d, "__index__"):
@@ -842,11 +941,20 @@ def subs(d: Dim, mapping: dict[str, Dim]) -> Dim:
         return d
     if not any(name in mapping for name in symbols(d)):
         return d
+
+    def subs_atom(a: _Atom) -> Dim:
+        return a.subs(mapping) if type(a) is _Sym else a.rebuild(lambda c: subs(c, mapping))
+
+    return _map_atoms(d, subs_atom)
+
+
+def _map_atoms(e: Expr, fn) -> Dim:
+    """Rebuild e's polynomial with every atom replaced by fn(atom)."""
     total: Dim = 0
-    for m, c in d._terms:
+    for m, c in e._terms:
         term: Dim = c
         for a in m:
-            term = _mul(term, a.subs(mapping))
+            term = _mul(term, fn(a))
         total = _add(total, term)
     return total
 
@@ -866,8 +974,19 @@ def evaluate(d: Dim, env: dict[str, int]) -> int:
 
 
 def exact_div(a: Dim, b: Dim) -> Dim | None:
-    """a / b when b provably divides a (as polynomials), else None."""
-    a, b = simplify(a), simplify(b)
+    """a / b when b provably divides a (as polynomials), else None.
+
+    Tried as written first, then with choice-only parts folded (folding can both create and
+    hide a common factor, so neither form alone is enough)."""
+    a, b = _as_dim(a), _as_dim(b)
+    q = _exact_div(a, b)
+    if q is None and (_has_choices(a) or _has_choices(b)):
+        q = _exact_div(simplify(a), simplify(b))
+    return None if q is None else simplify(q)
+
+
+def _exact_div(a: Dim, b: Dim) -> Dim | None:
+    """Polynomial exact division on canonical forms (atoms are opaque variables)."""
     if type(b) is int:
         if b == 0:
             return None
@@ -939,13 +1058,21 @@ def prove_equal(a: Dim, b: Dim, max_cases: int = 4096) -> Verdict:
     undecided = False
     for values in itertools.product(*(choices[n] for n in names)):
         case = dict(zip(names, values))
-        rest = subs(diff, case)
+        rest = _subs_or_none(diff, case)
         if type(rest) is int:
             if rest != 0:
                 return Verdict(False, case)
         else:
             undecided = True
     return Verdict(None) if undecided else Verdict(True)
+
+
+def _subs_or_none(d: Dim, case: dict) -> Dim | None:
+    """subs, or None when this choice divides by zero (that case proves nothing)."""
+    try:
+        return subs(d, case)
+    except ZeroDivisionError:
+        return None
 
 
 def prove_positive(d: Dim, max_cases: int = 4096) -> bool | None:
@@ -969,7 +1096,8 @@ def prove_positive(d: Dim, max_cases: int = 4096) -> bool | None:
     names = sorted(choices)
     all_positive = True
     for values in itertools.product(*(choices[n] for n in names)):
-        lo, hi = _bounds(subs(d, dict(zip(names, values))), 1)
+        rest = _subs_or_none(d, dict(zip(names, values)))
+        lo, hi = _bounds(rest, 1) if rest is not None else (-_INF, _INF)
         if hi <= 0:
             return False
         all_positive = all_positive and lo >= 1

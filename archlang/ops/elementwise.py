@@ -1,0 +1,62 @@
+"""Elementwise math: broadcasting binary ops (add, sub, mul, div, pow, maximum, minimum),
+where, and unary ops (exp, log, sqrt, rsqrt, neg, abs, ...).
+
+A binary op's inputs may be tensors or plain numbers (a number acts like torch's Python
+scalar: it broadcasts and only promotes the dtype category).  Elementwise ops cost no MACs.
+
+Must not import torch, onnx or any backend.
+"""
+
+from __future__ import annotations
+
+from archlang.ops._shape import broadcast, is_float, result_dtype, shape_of, tensor
+from archlang.ops._spec import Attr, OpSpec
+from archlang.types import TensorType
+
+_ALPHA = Attr("alpha", "number", 1, kw_only=True)
+_ROUNDING = Attr("rounding_mode", "str?", None, choices=("trunc", "floor"), kw_only=True)
+
+_BINARY = {
+    "add": (_ALPHA,), "sub": (_ALPHA,), "mul": (), "div": (_ROUNDING,), "pow": (),
+    "maximum": (), "minimum": (),
+}
+
+
+def _binary_infer(op: str):
+    def infer(a: dict, inputs: list):
+        x, y = inputs
+        shape = broadcast(shape_of(x), shape_of(y), arg="b")
+        dtype = result_dtype([x, y])
+        if op == "div" and a.get("rounding_mode") is None and not is_float(dtype):
+            dtype = "float32"  # true division of integers gives floats
+        return tensor(dtype, shape)
+
+    return infer
+
+
+def _where_infer(a: dict, inputs: list):
+    cond, x, y = inputs
+    shape = broadcast(broadcast(shape_of(cond), shape_of(x), "a"), shape_of(y), "b")
+    return tensor(result_dtype([x, y]), shape)
+
+
+# unary ops that map integers to float32 (torch's "unary float" ops) vs. keep the dtype
+_TO_FLOAT = ("exp", "log", "sqrt", "rsqrt", "sin", "cos", "erf", "reciprocal")
+_KEEP = ("neg", "abs", "square")
+
+
+def _unary_infer(op: str):
+    def infer(a: dict, inputs: list):
+        x: TensorType = inputs[0]
+        if op in _TO_FLOAT and not is_float(x.dtype):
+            return tensor("float32", x.shape)
+        return x
+
+    return infer
+
+
+OPS = (
+    [OpSpec(op, "function", attrs, ("a", "b"), _binary_infer(op), doc=f"torch.{op}") for op, attrs in _BINARY.items()]
+    + [OpSpec("where", "function", (), ("condition", "a", "b"), _where_infer, doc="torch.where")]
+    + [OpSpec(op, "function", (), ("x",), _unary_infer(op), doc=f"torch.{op}") for op in _TO_FLOAT + _KEEP]
+)

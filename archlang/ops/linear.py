@@ -1,0 +1,73 @@
+"""Dense layers: Linear (on ``[..., in_features]``) and Embedding (on integer tensors).
+
+Must not import torch, onnx or any backend.
+"""
+
+from __future__ import annotations
+
+from archlang import dims
+from archlang.ops._shape import check_min_rank, expect_equal, fail, numel, require_float, tensor
+from archlang.ops._spec import Attr, OpSpec
+from archlang.types import ParamSpec
+
+
+def _linear_infer(a: dict, inputs: list):
+    x = inputs[0]
+    check_min_rank(x, 1, "Linear")
+    require_float(x, "Linear")
+    expect_equal(
+        x.shape[-1], a["in_features"],
+        lambda: f"Linear expects {dims.to_str(a['in_features'])} input features in the last dim, got input {x}",
+        arg="x",
+    )
+    return tensor(x.dtype, x.shape[:-1] + (a["out_features"],))
+
+
+def _linear_params(a: dict) -> list[ParamSpec]:
+    out = [ParamSpec(name="weight", shape=(a["out_features"], a["in_features"]))]
+    if a["bias"]:
+        out.append(ParamSpec(name="bias", shape=(a["out_features"],)))
+    return out
+
+
+def _linear_macs(a: dict, inputs: list, output):
+    return numel(output.shape) * a["in_features"]
+
+
+def _embedding_infer(a: dict, inputs: list):
+    x = inputs[0]
+    if x.dtype not in ("int64", "int32"):
+        fail(f"Embedding expects an integer index tensor (int64 or int32), got {x}", "x")
+    _check_padding_idx(a)
+    return tensor("float32", x.shape + (a["embedding_dim"],))
+
+
+def _check_padding_idx(a: dict) -> None:
+    idx, n = a["padding_idx"], a["num_embeddings"]
+    if idx is None or type(idx) is not int or type(n) is not int:
+        return
+    if not -n <= idx < n:
+        fail(f"Embedding: padding_idx {idx} is out of range for {n} embeddings", "padding_idx")
+
+
+def _embedding_params(a: dict) -> list[ParamSpec]:
+    return [ParamSpec(name="weight", shape=(a["num_embeddings"], a["embedding_dim"]))]
+
+
+OPS = [
+    OpSpec(
+        "Linear", "layer",
+        (Attr("in_features", "int"), Attr("out_features", "int"), Attr("bias", "bool", True)),
+        ("x",), _linear_infer, _linear_params, _linear_macs, doc="torch.nn.Linear",
+    ),
+    OpSpec(
+        "Embedding", "layer",
+        (
+            Attr("num_embeddings", "int"), Attr("embedding_dim", "int"),
+            Attr("padding_idx", "int?", None), Attr("max_norm", "float?", None),
+            Attr("norm_type", "float", 2.0), Attr("scale_grad_by_freq", "bool", False),
+            Attr("sparse", "bool", False),
+        ),
+        ("x",), _embedding_infer, _embedding_params, doc="torch.nn.Embedding",
+    ),
+]
