@@ -1,0 +1,10 @@
+"""The PyTorch backend: an ir.Model becomes an ``nn.Module`` with the spec's parameter names.
+
+    build_module(model, seed=None) -> torch.nn.Module
+
+Reads only the IR (archlang.ir, archlang.dims, archlang.errors); never another backend.
+"""
+
+from .build import build_module, require_concrete
+
+__all__ = ["build_module", "require_concrete"]

@@ -1,0 +1,77 @@
+"""Layer ops of the registry as torch modules: ``make_layer(op, attrs) -> nn.Module``.
+
+The registry's attribute names are torch's constructor arguments, so most layers are the
+``torch.nn`` class of the same name built with the attributes as keywords: parameter
+names, shapes, order and default initialisation are then exactly PyTorch's.  The few ops
+without a torch class of that behaviour (``Zero``, ``MultiheadAttention`` returning only the
+output) are small modules here.  ``Parameter`` is not a module: the builder registers it
+as a bare parameter of its parent.  Imports only torch; never another backend.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class MultiheadAttention(nn.MultiheadAttention):
+    """torch's MultiheadAttention returning only the attention output (no weights)."""
+
+    def forward(self, query, key, value, key_padding_mask=None, attn_mask=None):
+        out, _ = super().forward(query, key, value, key_padding_mask=key_padding_mask,
+                                 need_weights=False, attn_mask=attn_mask)
+        return out
+
+
+class Zero(nn.Module):
+    """NAS's "none" operation: zeros shaped like the (strided) input."""
+
+    def __init__(self, stride: int = 1) -> None:
+        super().__init__()
+        self.stride = stride
+
+    def forward(self, x):
+        if self.stride == 1:
+            return x.mul(0.0)
+        return x[..., :: self.stride, :: self.stride].mul(0.0)
+
+    def extra_repr(self) -> str:
+        return f"stride={self.stride}"
+
+
+_CUSTOM = {"MultiheadAttention": MultiheadAttention, "Zero": Zero}
+
+
+def make_layer(op: str, attrs: dict) -> nn.Module:
+    cls = _CUSTOM.get(op) or getattr(nn, op, None)
+    assert cls is not None, f"layer op {op} has no torch module"
+    return cls(**_torch_kwargs(op, attrs))
+
+
+def _torch_kwargs(op: str, attrs: dict) -> dict:
+    kwargs = {k: _plain(v) for k, v in attrs.items()}
+    if op.startswith("ConvTranspose") and kwargs.get("padding_mode") is None:
+        kwargs.pop("padding_mode", None)
+    if op == "RMSNorm" or op == "LayerNorm":
+        kwargs["normalized_shape"] = tuple(kwargs["normalized_shape"]) if isinstance(kwargs["normalized_shape"], (list, tuple)) else kwargs["normalized_shape"]
+    return kwargs
+
+
+def _plain(value):
+    if isinstance(value, list):
+        return tuple(_plain(v) for v in value)
+    if isinstance(value, tuple):
+        return tuple(_plain(v) for v in value)
+    return value
+
+
+def make_parameter(attrs: dict) -> nn.Parameter:
+    shape = tuple(attrs["shape"])
+    init = attrs.get("init", "normal")
+    if init == "zeros":
+        data = torch.zeros(shape)
+    elif init == "ones":
+        data = torch.ones(shape)
+    else:
+        data = torch.empty(shape).normal_(std=attrs.get("std", 0.02))
+    return nn.Parameter(data)
