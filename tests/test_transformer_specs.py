@@ -1,0 +1,336 @@
+"""The transformer specs: ViT (specs/vision/vit.arch) and GPT-2 (specs/text/gpt2.arch).
+
+State-dict keys are computed from the IR member tree, so a spec that passes here loads a
+torchvision / GPT-2 checkpoint by name.  The walker below is a local helper until the
+library grows a shared one.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import archlang
+from archlang import dims
+
+ROOT = Path(__file__).resolve().parents[1]
+VIT = ROOT / "specs" / "vision" / "vit.arch"
+GPT2 = ROOT / "specs" / "text" / "gpt2.arch"
+REFERENCE = Path("/work/shared/reference/torchvision_state_dicts.json")
+
+
+# ---- a small IR walker -------------------------------------------------------------------
+
+
+def state_dict(members, prefix: str = ""):
+    """[(key, ParamSpec)] in member order: a layer's params, a block's / sequence's / choice's children."""
+    entries = []
+    for name, member in members:
+        path = prefix + name
+        if member.kind == "layer":
+            entries += [(f"{path}.{p.name}" if p.name else path, p) for p in member.params]
+        elif member.kind == "block":
+            entries += state_dict(member.graph.members, path + ".")
+        else:  # sequential or choice
+            entries += state_dict(member.members, path + ".")
+    return entries
+
+
+def tied_keys(graph, prefix: str = "") -> set[str]:
+    """Every ``tie`` target, as a full key: the parameter that is another one."""
+    keys = {prefix + tie.target for tie in graph.ties}
+    for name, member in graph.members:
+        if member.kind == "block":
+            keys |= tied_keys(member.graph, f"{prefix}{name}.")
+    return keys
+
+
+def parameter_count(model) -> int:
+    tied = tied_keys(model.graph)
+    total = 0
+    for key, spec in state_dict(model.graph.members):
+        if not spec.buffer and key not in tied:
+            total = total + spec.numel()
+    return dims.simplify(total)
+
+
+def shape_of(model) -> str:
+    (out,) = model.graph.output_types
+    return str(out)
+
+
+# ---- ViT ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def vit():
+    return archlang.load(VIT)
+
+
+@pytest.fixture(scope="module")
+def vit_b_16(vit):
+    return vit.elaborate("ViT_B_16")
+
+
+def _reference(name: str) -> dict:
+    if not REFERENCE.exists():
+        pytest.skip(f"reference file {REFERENCE} is not on this machine")
+    return json.loads(REFERENCE.read_text())[name]
+
+
+def test_vit_b_16_state_dict_matches_torchvision_exactly(vit_b_16):
+    reference = _reference("vit_b_16")["state_dict"]
+    ours = [[key, list(spec.shape), spec.dtype] for key, spec in state_dict(vit_b_16.graph.members)]
+    assert [k for k, _, _ in ours] == [k for k, _, _ in reference]  # names and order first
+    assert ours == reference
+
+
+def test_vit_b_16_parameter_count(vit_b_16):
+    assert parameter_count(vit_b_16) == 86_567_656 == _reference("vit_b_16")["num_params"]
+
+
+def test_vit_b_16_shapes(vit, vit_b_16):
+    assert shape_of(vit_b_16) == "float32[B, 1000]"
+    concrete = vit.elaborate("ViT_B_16", inputs={"x": [2, 3, 224, 224]})
+    assert shape_of(concrete) == "float32[2, 1000]"
+
+
+def test_vit_encoder_layers_stay_rolled(vit_b_16):
+    encoder = vit_b_16.graph.member("encoder").graph
+    layers = next(n for n in encoder.nodes if n.target == "layers")
+    calls = [n for n in layers.body.nodes if n.kind == "call"]
+    assert [(n.target, n.repeat) for n in calls] == [("encoder_layer_0", 12)]
+
+
+def test_vit_rejects_a_wrong_image_size(vit):
+    with pytest.raises(archlang.ArchError, match="input x of VisionTransformer expects"):
+        vit.elaborate("ViT_B_16", inputs={"x": [2, 3, 225, 225]})
+
+
+def test_vit_rejects_a_patch_size_that_does_not_divide_the_image(vit):
+    with pytest.raises(archlang.ArchError, match="divisible by the patch size"):
+        vit.elaborate("ViT_B_16", params={"patch_size": 15})
+
+
+def test_vit_tiny(vit):
+    tiny = vit.elaborate("ViT_Tiny")
+    assert shape_of(tiny) == "float32[B, 10]"
+    keys = [key for key, _ in state_dict(tiny.graph.members)]
+    assert keys[:4] == ["class_token", "conv_proj.weight", "conv_proj.bias", "encoder.pos_embedding"]
+    assert "encoder.layers.encoder_layer_1.mlp.3.bias" in keys
+    assert keys[-2:] == ["heads.head.weight", "heads.head.bias"]
+
+
+def test_vit_other_sizes(vit):
+    assert parameter_count(vit.elaborate("ViT_B_32")) == 88_224_232  # torchvision's vit_b_32
+    assert parameter_count(vit.elaborate("ViT_L_16")) == 304_326_632  # torchvision's vit_l_16
+
+
+# ---- GPT-2 -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def gpt():
+    return archlang.load(GPT2)
+
+
+@pytest.fixture(scope="module")
+def gpt2(gpt):
+    return gpt.elaborate("GPT2")
+
+
+def test_gpt2_parameter_count_counts_the_tied_head_once(gpt2):
+    assert tied_keys(gpt2.graph) == {"lm_head.weight"}
+    assert parameter_count(gpt2) == 124_439_808
+
+
+def test_gpt2_output_shape(gpt, gpt2):
+    assert shape_of(gpt2) == "float32[B, T, 50257]"
+    concrete = gpt.elaborate("GPT2", inputs={"ids": [2, 16]})
+    assert shape_of(concrete) == "float32[2, 16, 50257]"
+
+
+def test_gpt2_state_dict_names(gpt2):
+    keys = dict(state_dict(gpt2.graph.members))
+    assert list(keys)[:2] == ["wte.weight", "wpe.weight"]
+    assert list(keys.values())[0].shape == (50257, 768)
+    assert keys["h.11.attn.c_attn.weight"].shape == (2304, 768)
+    assert keys["h.0.attn.c_proj.weight"].shape == (768, 768)
+    assert keys["h.0.mlp.c_fc.weight"].shape == (3072, 768)
+    assert keys["h.0.mlp.c_proj.weight"].shape == (768, 3072)
+    assert keys["ln_f.bias"].shape == (768,)
+    assert keys["lm_head.weight"].shape == keys["wte.weight"].shape
+    assert "lm_head.bias" not in keys
+    assert len(keys) == 2 + 12 * 12 + 2 + 1
+
+
+def test_gpt2_attention_is_causal(gpt2):
+    attn = gpt2.graph.member("h").members[0][1].graph.member("attn").graph
+    (sdpa,) = [n for n in attn.nodes if n.op == "scaled_dot_product_attention"]
+    assert sdpa.attrs["is_causal"] is True
+    assert str(sdpa.type) == "float32[B, 12, T, 64]"
+
+
+def test_gpt2_tiny(gpt):
+    tiny = gpt.elaborate("GPT2_Tiny")
+    assert shape_of(tiny) == "float32[B, T, 256]"
+    assert parameter_count(tiny) == 256 * 32 + 32 * 32 + 2 * (12 * 32 * 32 + 13 * 32) + 2 * 32
+
+
+# ---- differential tests against reference PyTorch implementations -------------------------
+#
+# Small re-implementations of torchvision's VisionTransformer and of GPT-2 (nanoGPT-style), with
+# the reference naming.  The module the torch backend builds from the spec must load into them
+# with strict=True and compute the same function.
+
+
+def _references():
+    """The reference modules (defined on first use, so this file runs without torch)."""
+    from collections import OrderedDict
+
+    import torch
+    from torch import nn
+    from torch.nn import functional as F
+
+    class TVEncoderBlock(nn.Module):
+        def __init__(self, heads: int, d: int, mlp: int) -> None:
+            super().__init__()
+            self.ln_1 = nn.LayerNorm(d, eps=1e-6)
+            self.self_attention = nn.MultiheadAttention(d, heads, batch_first=True)
+            self.dropout = nn.Dropout(0.0)
+            self.ln_2 = nn.LayerNorm(d, eps=1e-6)
+            self.mlp = nn.Sequential(nn.Linear(d, mlp), nn.GELU(), nn.Dropout(0.0), nn.Linear(mlp, d), nn.Dropout(0.0))
+
+        def forward(self, inputs):
+            x = self.ln_1(inputs)
+            x, _ = self.self_attention(x, x, x, need_weights=False)
+            x = self.dropout(x) + inputs
+            return x + self.mlp(self.ln_2(x))
+
+    class TVEncoder(nn.Module):
+        def __init__(self, seq: int, layers: int, heads: int, d: int, mlp: int) -> None:
+            super().__init__()
+            self.pos_embedding = nn.Parameter(torch.empty(1, seq, d).normal_(std=0.02))
+            self.dropout = nn.Dropout(0.0)
+            blocks = [(f"encoder_layer_{i}", TVEncoderBlock(heads, d, mlp)) for i in range(layers)]
+            self.layers = nn.Sequential(OrderedDict(blocks))
+            self.ln = nn.LayerNorm(d, eps=1e-6)
+
+        def forward(self, x):
+            return self.ln(self.layers(self.dropout(x + self.pos_embedding)))
+
+    class TVViT(nn.Module):
+        """torchvision's VisionTransformer, trimmed to what vit_b_16 uses."""
+
+        def __init__(self, image: int, patch: int, layers: int, heads: int, d: int, mlp: int, classes: int):
+            super().__init__()
+            self.hidden_dim = d
+            self.conv_proj = nn.Conv2d(3, d, kernel_size=patch, stride=patch)
+            self.class_token = nn.Parameter(torch.zeros(1, 1, d))
+            self.encoder = TVEncoder((image // patch) ** 2 + 1, layers, heads, d, mlp)
+            self.heads = nn.Sequential(OrderedDict(head=nn.Linear(d, classes)))
+
+        def forward(self, x):
+            n = x.shape[0]
+            x = self.conv_proj(x).reshape(n, self.hidden_dim, -1).permute(0, 2, 1)
+            x = torch.cat([self.class_token.expand(n, -1, -1), x], dim=1)
+            return self.heads(self.encoder(x)[:, 0])
+
+    class GPTAttention(nn.Module):
+        def __init__(self, d: int, heads: int) -> None:
+            super().__init__()
+            self.c_attn = nn.Linear(d, 3 * d)
+            self.c_proj = nn.Linear(d, d)
+            self.heads = heads
+
+        def forward(self, x):
+            B, T, C = x.shape
+            q, k, v = (t.view(B, T, self.heads, C // self.heads).transpose(1, 2)
+                       for t in self.c_attn(x).split(C, dim=2))
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            return self.c_proj(y.transpose(1, 2).reshape(B, T, C))
+
+    class GPTBlock(nn.Module):
+        def __init__(self, d: int, heads: int) -> None:
+            super().__init__()
+            self.ln_1 = nn.LayerNorm(d)
+            self.attn = GPTAttention(d, heads)
+            self.ln_2 = nn.LayerNorm(d)
+            self.mlp = nn.Module()
+            self.mlp.c_fc = nn.Linear(d, 4 * d)
+            self.mlp.c_proj = nn.Linear(4 * d, d)
+
+        def forward(self, x):
+            x = x + self.attn(self.ln_1(x))
+            return x + self.mlp.c_proj(F.gelu(self.mlp.c_fc(self.ln_2(x)), approximate="tanh"))
+
+    class GPT(nn.Module):
+        """GPT-2 as nanoGPT writes it, without the `transformer.` prefix."""
+
+        def __init__(self, vocab: int, block: int, layers: int, heads: int, d: int) -> None:
+            super().__init__()
+            self.wte = nn.Embedding(vocab, d)
+            self.wpe = nn.Embedding(block, d)
+            self.h = nn.ModuleList(GPTBlock(d, heads) for _ in range(layers))
+            self.ln_f = nn.LayerNorm(d)
+            self.lm_head = nn.Linear(d, vocab, bias=False)
+            self.lm_head.weight = self.wte.weight
+
+        def forward(self, ids):
+            x = self.wte(ids) + self.wpe(torch.arange(ids.shape[1]))
+            for block in self.h:
+                x = block(x)
+            return self.lm_head(self.ln_f(x))
+
+    return TVViT, GPT
+
+
+def _build(program, name):
+    from archlang.backends.torch import build_module
+
+    return build_module(program.elaborate(name), seed=0).eval()
+
+
+def test_the_reference_vit_has_torchvisions_state_dict():
+    torch = pytest.importorskip("torch")
+    TVViT, _ = _references()
+    with torch.device("meta"):
+        reference = TVViT(224, 16, 12, 12, 768, 3072, 1000)
+    keys = [[k, list(v.shape)] for k, v in reference.state_dict().items()]
+    assert keys == [[k, shape] for k, shape, _ in _reference("vit_b_16")["state_dict"]]
+
+
+def test_vit_tiny_computes_what_torchvision_computes(vit):
+    torch = pytest.importorskip("torch")
+    TVViT, _ = _references()
+    ours = _build(vit, "ViT_Tiny")
+    reference = TVViT(32, 8, 2, 4, 64, 128, 10).eval()
+    reference.load_state_dict(ours.state_dict(), strict=True)
+    x = torch.randn(3, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(ours(x), reference(x), rtol=1e-5, atol=1e-5)
+
+
+def test_gpt2_tiny_computes_what_gpt2_computes(gpt):
+    torch = pytest.importorskip("torch")
+    _, GPT = _references()
+    ours = _build(gpt, "GPT2_Tiny")
+    assert ours.lm_head.weight is ours.wte.weight  # the tie is one Parameter
+    assert sum(p.numel() for p in ours.parameters()) == parameter_count(gpt.elaborate("GPT2_Tiny"))
+    reference = GPT(256, 32, 2, 2, 32).eval()
+    reference.load_state_dict(ours.state_dict(), strict=True)
+    ids = torch.randint(0, 256, (2, 11))
+    with torch.no_grad():
+        torch.testing.assert_close(ours(ids), reference(ids), rtol=1e-5, atol=1e-5)
+
+
+def test_gpt2_is_causal(gpt):
+    torch = pytest.importorskip("torch")
+    ours = _build(gpt, "GPT2_Tiny")
+    ids = torch.randint(0, 256, (1, 8))
+    changed = ids.clone()
+    changed[0, -1] = (ids[0, -1] + 1) % 256
+    with torch.no_grad():
+        torch.testing.assert_close(ours(ids)[:, :-1], ours(changed)[:, :-1])
