@@ -195,13 +195,35 @@ def check_value(spec: OpSpec, attr: Attr, value):
         raise OpError(f"{spec.name} argument '{attr.name}' must not be None", arg=attr.name)
     for kind in kinds:
         try:
-            return _CHECKERS[kind](value, spec, attr)
+            return _check_range(spec, attr, _CHECKERS[kind](value, spec, attr))
         except _Mismatch:
             continue
     wanted = " or ".join(_DESCRIPTIONS[k] for k in kinds)
     raise OpError(
         f"{spec.name} argument '{attr.name}' must be {wanted}, got {_describe(value)}", arg=attr.name
     )
+
+
+# Sizes that must be positive, and ones that must not be negative, whatever the op: a zero
+# stride would otherwise divide by zero in a shape rule.
+_POSITIVE = {"stride", "kernel_size", "dilation", "groups", "upscale_factor", "downscale_factor",
+             "num_heads", "chunks", "num_groups", "in_features", "out_features", "in_channels",
+             "out_channels", "num_features", "num_embeddings", "embedding_dim", "embed_dim",
+             "num_channels", "k"}
+_NON_NEGATIVE = {"padding", "output_padding"}
+
+
+def _check_range(spec: OpSpec, attr: Attr, value):
+    low = 1 if attr.name in _POSITIVE else 0 if attr.name in _NON_NEGATIVE else None
+    if low is None:
+        return value
+    for item in value if isinstance(value, tuple) else (value,):
+        if isinstance(item, int) and not isinstance(item, bool) and item < low:
+            what = "positive" if low == 1 else "non-negative"
+            raise OpError(f"{spec.name} argument '{attr.name}' must be {what}, got {item}", arg=attr.name)
+        if isinstance(item, dims.Expr) and dims.prove_positive(item - low + 1) is False:
+            raise OpError(f"{spec.name} argument '{attr.name}' can be below {low}: {dims.to_str(item)}", arg=attr.name)
+    return value
 
 
 def normalise_default(spec: OpSpec, attr: Attr):
