@@ -5,6 +5,8 @@ Public API (everything else is private):
     load(path) / loads(text, filename=...) -> Program   parse, resolve imports, check
     Program.elaborate(name, params=..., inputs=...)    -> ir.Model
     format_ir(model) -> str                             one line per node
+    to_torch(source, model=None, *, seed=None, **params) -> torch.nn.Module
+    summary(source, model=None, *, inputs=None, **params) -> archlang.summarize.Summary
     ArchError                                           every user error; .diagnostics
 
 Importing archlang never imports torch or onnx: backends load lazily.
@@ -12,6 +14,7 @@ Importing archlang never imports torch or onnx: backends load lazily.
 
 from __future__ import annotations
 
+from archlang.api import elaborate, to_torch
 from archlang.errors import ArchError, Diagnostic, Span
 from archlang.program import Program, load_program as load, loads_program as loads
 
@@ -25,4 +28,14 @@ def format_ir(model) -> str:
     return format_model(model)
 
 
-__all__ = ["ArchError", "Diagnostic", "Span", "Program", "load", "loads", "format_ir", "__version__"]
+def summary(source, model: str | None = None, *, inputs: dict | None = None, **params):
+    """Per-layer output shapes, parameters and MACs, computed analytically from the IR."""
+    from archlang.summarize import summarize
+
+    return summarize(elaborate(source, model, inputs=inputs, **params))
+
+
+__all__ = [
+    "ArchError", "Diagnostic", "Span", "Program", "load", "loads", "elaborate", "format_ir",
+    "to_torch", "summary", "__version__",
+]

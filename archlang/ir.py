@@ -33,13 +33,17 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from archlang.errors import Span
 from archlang.types import ParamSpec, TensorType
 
 NodeKind = Literal["input", "op", "call", "choice", "output"]
 MemberKind = Literal["layer", "block", "sequential", "choice"]
+
+
+class BlockName(str):
+    """A block passed as an argument (``block=Bottleneck``), kept by name in the IR."""
 
 
 class IRModel(BaseModel):
@@ -57,7 +61,7 @@ class Member(IRModel):
 
     kind: MemberKind
     op: str
-    attrs: dict[str, Any] = {}
+    attrs: dict[str, Any] = Field(default_factory=dict)
     params: tuple[ParamSpec, ...] = ()
     members: tuple[tuple[str, "Member"], ...] = ()
     graph: "Graph | None" = None
@@ -91,7 +95,7 @@ class Node(IRModel):
     op: str = ""
     target: str | None = None
     inputs: tuple[str, ...] = ()
-    attrs: dict[str, Any] = {}
+    attrs: dict[str, Any] = Field(default_factory=dict)
     type: Any  # TensorType, or a tuple of them for multi-output ops
     body: "Graph | None" = None
     branches: tuple["Node", ...] = ()
@@ -104,7 +108,7 @@ class Graph(IRModel):
     """The elaborated body of one block instance."""
 
     name: str  # block name, or "Sequential"
-    args: dict[str, Any] = {}
+    args: dict[str, Any] = Field(default_factory=dict)
     doc: str | None = None
     members: tuple[tuple[str, Member], ...] = ()
     nodes: tuple[Node, ...]
@@ -133,6 +137,14 @@ class Graph(IRModel):
                 return value
         return None
 
+    def find_member(self, path: str) -> Member | None:
+        """The member at a dotted path relative to this graph (``downsample.0``)."""
+        first, *rest = path.split(".")
+        found = self.member(first)
+        for part in rest:
+            found = found.member(part) if found is not None else None
+        return found
+
 
 class ChoiceDecl(IRModel):
     """One free decision of a search space, with its absolute label."""
@@ -149,7 +161,7 @@ class Model(IRModel):
 
     name: str
     kind: Literal["block", "model", "space"]
-    params: dict[str, Any] = {}
+    params: dict[str, Any] = Field(default_factory=dict)
     graph: Graph
     choices: tuple[ChoiceDecl, ...] = ()
 
