@@ -1,4 +1,4 @@
-"""The ``archlang`` command line: check, fmt and ir (later issues add more commands).
+"""The ``archlang`` command line: check, fmt, ir, summary and compile.
 
 Exit codes: 0 success, 1 a spec error (printed as located diagnostics), 2 a usage error.
 A Python traceback means a bug in archlang itself.  Colour only on a terminal.
@@ -151,6 +151,41 @@ def _split_assignment(item: str, flag: str) -> tuple[str, str]:
     return key, value
 
 
+# ---- compile and summary --------------------------------------------------------------
+
+
+def _model_from_args(args):
+    program = archlang.load(args.file)
+    return program.elaborate(args.model, params=parse_params(program, args.param),
+                             inputs=parse_inputs(getattr(args, "input", None)))
+
+
+def cmd_compile(args) -> int:
+    from archlang.backends.torch import build_module
+    from archlang.backends.torch.checkpoint import save_state_dict
+
+    model = _model_from_args(args)
+    module = build_module(model, seed=args.seed)
+    fmt = args.format or ("safetensors" if args.output.endswith(".safetensors") else "pt")
+    save_state_dict(module, Path(args.output), fmt)
+    count = sum(p.numel() for p in module.parameters())
+    print(f"wrote {args.output} ({fmt}, {count:,} parameters, {len(module.state_dict())} tensors)")
+    return 0
+
+
+def cmd_summary(args) -> int:
+    import json
+
+    from archlang.summarize import format_summary, summarize
+
+    summary = summarize(_model_from_args(args))
+    if args.json:
+        print(json.dumps(summary.to_json(), indent=2, ensure_ascii=False))
+    else:
+        sys.stdout.write(format_summary(summary, depth=args.depth))
+    return 0
+
+
 # ---- main --------------------------------------------------------------------------------
 
 
@@ -183,7 +218,31 @@ def build_parser() -> argparse.ArgumentParser:
     ir.add_argument("--param", action="append", metavar="K=V", help="set a parameter (a constant expression: 10, [2, 2], Bottleneck)")
     ir.add_argument("--input", action="append", metavar="X=SHAPE", help="give an input a shape, e.g. x=1x3x224x224")
     ir.set_defaults(run=cmd_ir)
+
+    compile_ = sub.add_parser("compile", help="build the PyTorch module of a model and save its state dict",
+                              description="Build MODEL as a torch.nn.Module (parameter names from the spec, "
+                              "PyTorch's default initialisation) and save its state dict.")
+    _model_arguments(compile_)
+    compile_.add_argument("-o", "--output", required=True, help="where to write the weights (.pt or .safetensors)")
+    compile_.add_argument("--seed", type=int, default=None, help="seed for a reproducible initialisation")
+    compile_.add_argument("--format", choices=("pt", "safetensors"), help="file format (default: from the suffix)")
+    compile_.set_defaults(run=cmd_compile)
+
+    summary = sub.add_parser("summary", help="per-layer output shapes, parameters and MACs (analytic)",
+                             description="A table of every layer and block call: output shape, parameters "
+                             "and MACs, computed from the IR (no weights, no forward pass).")
+    _model_arguments(summary)
+    summary.add_argument("--depth", type=int, default=None, help="show blocks down to this depth (0 = top level)")
+    summary.add_argument("--json", action="store_true", help='print {"params": …, "macs": …, "layers": […]}')
+    summary.set_defaults(run=cmd_summary)
     return parser
+
+
+def _model_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", metavar="FILE")
+    parser.add_argument("-m", "--model", required=True, help="the model to use")
+    parser.add_argument("--param", action="append", metavar="K=V", help="set a parameter (a constant expression)")
+    parser.add_argument("--input", action="append", metavar="X=SHAPE", help="give an input a shape, e.g. x=1x3x224x224")
 
 
 def main(argv: list[str] | None = None) -> int:
