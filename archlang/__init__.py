@@ -14,7 +14,8 @@ Importing archlang never imports torch or onnx: backends load lazily.
 
 from __future__ import annotations
 
-from archlang.api import elaborate, to_torch
+from archlang import api
+from archlang.api import to_torch
 from archlang.errors import ArchError, Diagnostic, Span
 from archlang.program import Program, load_program as load, loads_program as loads
 
@@ -32,10 +33,10 @@ def summary(source, model: str | None = None, *, inputs: dict | None = None, **p
     """Per-layer output shapes, parameters and MACs, computed analytically from the IR."""
     from archlang.summarize import summarize
 
-    return summarize(elaborate(source, model, inputs=inputs, **params))
+    return summarize(api.elaborate(source, model, inputs=inputs, **params))
 
 
 __all__ = [
-    "ArchError", "Diagnostic", "Span", "Program", "load", "loads", "elaborate", "format_ir",
+    "ArchError", "Diagnostic", "Span", "Program", "load", "loads", "format_ir",
     "to_torch", "summary", "__version__",
 ]

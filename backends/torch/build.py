@@ -20,7 +20,7 @@ from archlang import dims
 from archlang.errors import ArchError, SpaceError
 from archlang.ir import Graph, Member, Model, Node
 
-from .functions import FUNCTIONS, MAKES_TENSORS
+from .functions import FUNCTIONS, MAKES_TENSORS, rearrange_plan
 from .layers import make_layer, make_parameter
 
 
@@ -157,7 +157,12 @@ class _ForwardBuilder:
     def node_op(self, node: Node) -> None:
         fn = FUNCTIONS[node.op]
         args = tuple(self.env[i] if i else None for i in node.inputs)
-        kwargs = {k: self.runtime(v, node) for k, v in node.attrs.items()}
+        attrs = node.attrs
+        if node.op == "rearrange":  # parse the pattern here, not at every call
+            x_type = self._type_of(node.inputs[0])
+            split, permutation, shape = rearrange_plan(attrs["pattern"], x_type.shape, attrs.get("axes") or {})
+            attrs = {"split": split, "permutation": permutation, "shape": shape}
+        kwargs = {k: self.runtime(v, node) for k, v in attrs.items()}
         if node.op in MAKES_TENSORS and node.op != "const" and self.first_input is not None:
             kwargs["device"] = self.g.call_function(getattr, (self.first_input, "device"))
         self.env[node.name] = self.g.call_function(fn, args, kwargs)
@@ -172,6 +177,9 @@ class _ForwardBuilder:
 
     def node_choice(self, node: Node) -> None:
         raise AssertionError("choices are refused before building")
+
+    def _type_of(self, name: str):
+        return next(n.type for n in self.ir.nodes if n.name == name)
 
     def _attribute(self, path: str):
         value = self.root

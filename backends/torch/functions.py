@@ -123,58 +123,50 @@ def sdpa(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scal
                                           is_causal=is_causal, scale=scale, **kwargs)
 
 
-def rearrange(x, pattern, axes=None):
-    """einops' rearrange for the patterns the registry accepts (checked at elaboration)."""
+def rearrange_plan(pattern: str, shape: tuple, axes: dict) -> tuple[list, list, list]:
+    """einops' rearrange as reshape → permute → reshape, planned once from the IR's input
+    shape (sizes may be symbolic; the caller resolves them at run time)."""
+    from archlang import dims
     from archlang.ops.rearrange import ELLIPSIS, parse_pattern
 
     left, right = parse_pattern(pattern)
     sizes = dict(axes or {})
     names: list[str] = []
-    split: list[int] = []
     dim = 0
     for group in left:
         if group == [ELLIPSIS]:
-            extra = x.dim() - (len(left) - 1)
+            extra = len(shape) - (len(left) - 1)
             for k in range(extra):
+                sizes[f"...{k}"] = shape[dim + k]
                 names.append(f"...{k}")
-                split.append(x.shape[dim + k])
-                sizes[f"...{k}"] = x.shape[dim + k]
             dim += extra
             continue
-        _solve_group(group, x.shape[dim], sizes)
+        unknown = [n for n in group if n not in sizes]
+        known = 1
+        for n in group:
+            if n in sizes:
+                known = known * sizes[n]
+        if unknown:
+            sizes[unknown[0]] = dims.exact_div(shape[dim], known)
         names.extend(group)
-        split.extend(sizes[n] for n in group)
         dim += 1
-    order = [n for group in right for n in _expand_ellipsis(group, names)]
-    x = x.reshape(split).permute([names.index(n) for n in order])
-    shape = []
+    ellipsis = [n for n in names if n.startswith("...")]
+    order, out = [], []
     for group in right:
-        size = 1
-        for n in _expand_ellipsis(group, names):
-            size = size * sizes[n]
+        members = ellipsis if group == [ELLIPSIS] else group
+        order.extend(members)
         if group == [ELLIPSIS]:
-            shape.extend(sizes[n] for n in _expand_ellipsis(group, names))
+            out.extend(sizes[n] for n in members)
         else:
-            shape.append(size)
-    return x.reshape(shape)
+            size = 1
+            for n in members:
+                size = size * sizes[n]
+            out.append(dims.simplify(size))
+    return [sizes[n] for n in names], [names.index(n) for n in order], out
 
 
-def _solve_group(group, total, sizes):
-    unknown = [n for n in group if n not in sizes]
-    known = 1
-    for n in group:
-        if n in sizes:
-            known = known * sizes[n]
-    if unknown:
-        sizes[unknown[0]] = total // known
-
-
-def _expand_ellipsis(group, names):
-    from archlang.ops.rearrange import ELLIPSIS
-
-    if group == [ELLIPSIS]:
-        return [n for n in names if n.startswith("...")]
-    return group
+def rearrange(x, split, permutation, shape):
+    return x.reshape(tuple(split)).permute(tuple(permutation)).reshape(tuple(shape))
 
 
 def topk_gate(logits, k):
