@@ -24,7 +24,7 @@ from lark.exceptions import (
 from archlang import ast
 from archlang.errors import ArchError, LimitError, ParseError, Span
 from archlang.limits import LIMITS
-from archlang.syntax_messages import describe_unexpected
+from archlang.syntax_messages import describe_unexpected, error_column
 
 _OPEN = {"(": ")", "[": "]", "{": "}"}
 _CLOSE = {")": "(", "]": "[", "}": "{"}
@@ -139,8 +139,9 @@ def _parse_tree(text: str, file: str):
 
 def _syntax_error(exc: UnexpectedInput, text: str, file: str) -> ParseError:
     line, col = _error_position(exc, text)
-    span = Span(file=file, line=line, col=col, end_line=line, end_col=col + 1)
     message = describe_unexpected(exc, text, _postlex.stack, _parser())
+    col = error_column(text, line, col, message)
+    span = Span(file=file, line=line, col=col, end_line=line, end_col=col + 1)
     return ParseError(message, span)
 
 
@@ -215,6 +216,18 @@ class ToAst(Transformer):
         end = _first(reversed(children), _end_of) or start
         return Span(self.file, start[0], start[1], end[0], end[1])
 
+    def _closed_span(self, children, closer: str) -> Span:
+        """The span up to and including the closing bracket, which the grammar drops.
+
+        The parser reduces a bracketed rule on seeing the token after the bracket, so the
+        closing bracket is the post-lexer's previous token at that moment.
+        """
+        span = self._span(children)
+        tok = _postlex.previous
+        if tok is not None and tok.value == closer:
+            return Span(self.file, span.line, span.col, tok.end_line, tok.end_column)
+        return span
+
     def _nest(self, node, *children):
         """Record expression depth so a pathological spec cannot overflow the evaluator."""
         depth = self.depth
@@ -256,6 +269,9 @@ class ToAst(Transformer):
             str(kind), str(name), params or (), None, None, value, self._span(ch),
             has_params=params is not None,
         )
+
+    def alias_params(self, ch):
+        return ch[0] or ()
 
     def let_def(self, ch):
         return ast.Let(str(ch[0]), ch[1], self._span(ch))
@@ -317,10 +333,11 @@ class ToAst(Transformer):
         return ast.Assert(ch[0], ch[1], self._span(ch))
 
     def tie_stmt(self, ch):
-        return ast.Tie(ch[0], ch[1], self._span(ch))
+        # `dotted` keeps its tokens so the span covers both paths (plain strings have no position)
+        return ast.Tie(tuple(map(str, ch[0])), tuple(map(str, ch[1])), self._span(ch))
 
     def dotted(self, ch):
-        return tuple(map(str, ch))
+        return tuple(ch)
 
     # ---- expressions
     def if_exp(self, ch):
@@ -356,7 +373,7 @@ class ToAst(Transformer):
         args = args or ()
         positional = tuple(a for a in args if not isinstance(a, ast.Keyword))
         keywords = tuple(a for a in args if isinstance(a, ast.Keyword))
-        node = ast.Call(func, positional, keywords, self._span(ch))
+        node = ast.Call(func, positional, keywords, self._closed_span(ch, ")"))
         return self._nest(node, func, *positional, *(k.value for k in keywords))
 
     def args(self, ch):
@@ -374,7 +391,7 @@ class ToAst(Transformer):
 
     def subscript(self, ch):
         value, items = ch
-        return self._nest(ast.Subscript(value, items, self._span(ch)), value, *items)
+        return self._nest(ast.Subscript(value, items, self._closed_span(ch, "]")), value, *items)
 
     def subscripts(self, ch):
         return tuple(ch)
@@ -390,10 +407,17 @@ class ToAst(Transformer):
         return ast.Name(str(ch[0]), self._span(ch))
 
     def int_lit(self, ch):
-        return ast.Const(int(str(ch[0]).replace("_", "")), self._span(ch))
+        digits = str(ch[0]).replace("_", "")
+        # checked on the text first: int() itself refuses more than 4300 digits
+        if len(digits) > LIMITS.max_int_bits or int(digits).bit_length() > LIMITS.max_int_bits:
+            raise LimitError(f"integer literal exceeds the {LIMITS.max_int_bits}-bit limit", self._span(ch))
+        return ast.Const(int(digits), self._span(ch))
 
     def float_lit(self, ch):
-        return ast.Const(float(str(ch[0]).replace("_", "")), self._span(ch))
+        value = float(str(ch[0]).replace("_", ""))
+        if value == float("inf"):
+            raise LimitError("number literal is too large for a float", self._span(ch))
+        return ast.Const(value, self._span(ch))
 
     def string(self, ch):
         return ast.Const(_unquote(ch[0]), self._span(ch))
@@ -435,6 +459,7 @@ class _Climber:
         self.b = builder
         self.items = items
         self.i = 0
+        self.nots = 0
 
     def expression(self, min_prec: int):
         left = self.unary()
@@ -473,7 +498,12 @@ class _Climber:
             tok = self.items[self.i]
             self.i += 1
             if tok.type == "NOT":
+                self.nots += 1  # `not` recurses: bound it before Python's stack is exhausted
+                if self.nots > LIMITS.max_expr_depth:
+                    raise LimitError(f"expression nested more than {LIMITS.max_expr_depth} deep",
+                                     _token_span(self.b.file, tok))
                 operand = self.expression(_NOT_OPERAND)
+                self.nots -= 1
                 return self.b._prefixed(prefixes + [tok], operand)
             prefixes.append(tok)
         operand = self.items[self.i]

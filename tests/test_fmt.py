@@ -1,0 +1,350 @@
+"""Tests of archlang.fmt, the canonical formatter.
+
+* golden files: tests/golden/fmt/NAME.arch formats to NAME.expected.arch (set
+  ARCHLANG_UPDATE_GOLDEN=1 to rewrite the expectations instead of comparing);
+* properties on every golden input, every specs/**/*.arch and random ASTs / sources:
+  idempotent, AST preserved, comments preserved (ARCHLANG_FUZZ_EXAMPLES=N runs N random
+  cases per property instead of 300).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from archlang import ast
+from archlang.errors import ArchError, Span
+from archlang.fmt import _Scan, format_module, format_source
+from archlang.syntax import parse
+
+ROOT = Path(__file__).resolve().parents[1]
+GOLDEN = ROOT / "tests" / "golden" / "fmt"
+GOLDEN_INPUTS = sorted(p for p in GOLDEN.glob("*.arch") if not p.name.endswith(".expected.arch"))
+SPECS = sorted(ROOT.glob("specs/**/*.arch"))
+UPDATE = os.environ.get("ARCHLANG_UPDATE_GOLDEN") == "1"
+
+
+def comment_texts(module: ast.Module) -> Counter:
+    """Comments as the formatter keeps them: same texts, trailing whitespace dropped."""
+    return Counter(c.text.rstrip() for c in module.comments)
+
+
+def assert_formats_well(src: str) -> str:
+    out = format_source(src)
+    before, after = parse(src), parse(out)
+    assert after == before, "formatting changed the AST"
+    assert comment_texts(after) == comment_texts(before), "formatting lost or changed comments"
+    assert format_source(out) == out, "formatting is not idempotent"
+    return out
+
+
+# ---- golden files -------------------------------------------------------------------------
+
+
+def test_enough_golden_cases():
+    assert len(GOLDEN_INPUTS) >= 8
+
+
+@pytest.mark.parametrize("path", GOLDEN_INPUTS, ids=lambda p: p.stem)
+def test_golden(path: Path):
+    expected_path = path.with_name(path.stem + ".expected.arch")
+    out = format_source(path.read_text(), str(path))
+    if UPDATE:
+        expected_path.write_text(out)
+    assert out == expected_path.read_text()
+
+
+@pytest.mark.parametrize("path", GOLDEN_INPUTS, ids=lambda p: p.stem)
+def test_golden_properties(path: Path):
+    assert_formats_well(path.read_text())
+
+
+@pytest.mark.parametrize("path", SPECS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_specs_format_well(path: Path):
+    assert_formats_well(path.read_text())
+
+
+# ---- specific behaviour -------------------------------------------------------------------
+
+
+def test_bad_input_raises_parse_error():
+    with pytest.raises(ArchError):
+        format_source("block X( {\n}\n", "bad.arch")
+
+
+def test_empty_and_comment_only_sources():
+    assert format_source("") == ""
+    assert format_source("\n\n") == ""
+    assert format_source("# a\n\n\n# b  \n") == "# a\n\n# b\n"
+
+
+@pytest.mark.parametrize(
+    "src, expected",
+    [
+        ("let a = (a - b) - (c - d)", "let a = a - b - (c - d)"),
+        ("let a = (a ** b) ** (c ** d)", "let a = (a ** b) ** c ** d"),
+        ("let a = -(a ** b) + (-a) ** b", "let a = -a ** b + (-a) ** b"),
+        ("let a = (not a) == b", "let a = (not a) == b"),
+        ("let a = not (a == b)", "let a = not a == b"),
+        ("let a = (a < b) < c", "let a = (a < b) < c"),
+        ("let a = a < b < c", "let a = a < b < c"),
+        ("let a = (a if b else c) if (d if e else f) else (g if h else i)",
+         "let a = (a if b else c) if (d if e else f) else g if h else i"),
+        ("let a = (a or b) and not (c and d)", "let a = (a or b) and not (c and d)"),
+        ("let a = -(-a)", "let a = --a"),
+        ("let a = - not a", "let a = -(not a)"),
+        ("let a = (1).x + (1.5).y + x.0.1", "let a = (1).x + (1.5).y + x.0.1"),
+        ("let a = (a, )", "let a = (a,)"),
+        ("let a = [x for x in (a if b else c) if (d if e else f)]",
+         "let a = [x for x in (a if b else c) if (d if e else f)]"),
+        ("let a = x[ : , 1:3:2 , ... , ::2, a:]", "let a = x[:, 1:3:2, ..., ::2, a:]"),
+        ("let a = f(k = 1, b)", "let a = f(b, k=1)"),
+        ("let a = 'it\"s'", "let a = 'it\"s'"),
+        ("let a = 'it\\'s \"q\"\\n\\x00'", 'let a = "it\'s \\"q\\"\\n\\x00"'),
+        ("let a = 1e-5 + 1_000 + 0.1 + 1E3", "let a = 1e-05 + 1000 + 0.1 + 1000.0"),
+        ("model M() = X", "model M = X"),
+    ],
+)
+def test_expressions(src: str, expected: str):
+    assert format_source(src) == expected + "\n"
+    assert_formats_well(src)
+
+
+def test_long_calls_break_one_argument_per_line():
+    args = ", ".join(f"argument_{i}" for i in range(12))
+    out = format_source(f"let a = outer(inner({args}), short)\n")
+    assert out == (
+        "let a = outer(\n"
+        "    inner(\n"
+        + "".join(f"        argument_{i},\n" for i in range(12))
+        + "    ),\n"
+        "    short,\n"
+        ")\n"
+    )
+
+
+def test_golden_outputs_fit_in_100_columns():
+    for path in GOLDEN_INPUTS:
+        out = format_source(path.read_text())
+        assert all(len(line) <= 100 for line in out.splitlines()), path.name
+
+
+def test_top_level_blank_lines():
+    src = 'import "a"\nimport "b"\nlet A = 1\n\n\nlet B = 2\nlet C = 3\nmodel M = X\nblock B() {}\n'
+    assert format_source(src) == (
+        'import "a"\nimport "b"\n\nlet A = 1\n\nlet B = 2\nlet C = 3\n\nmodel M = X\n\n'
+        "block B() {\n}\n"
+    )
+
+
+def test_body_blank_lines_are_kept_single():
+    src = "block B() {\n\n    a = 1\n\n\n\n    b = 2\n    c = 3\n\n}\n"
+    assert format_source(src) == "block B() {\n    a = 1\n\n    b = 2\n    c = 3\n}\n"
+
+
+def test_format_module_with_foreign_source_still_keeps_comments():
+    module = parse("let a = 1  # one\n# two\nlet b = 2\n")
+    out = format_module(module, source="something else entirely\n")
+    assert comment_texts(parse(out)) == comment_texts(module)
+
+
+def test_format_module_without_source_keeps_comments():
+    src = "# head\nlet a = 1  # one\n\n# b\nlet b = f(\n    x,  # inner\n)\n# end\n"
+    out = format_module(parse(src))
+    assert comment_texts(parse(out)) == comment_texts(parse(src))
+    assert parse(out) == parse(src)
+
+
+# ---- random ASTs --------------------------------------------------------------------------
+
+SPAN = Span("<generated>", 0, 0)
+KEYWORDS = {
+    "import", "from", "as", "let", "block", "model", "space", "input", "if", "elif", "else",
+    "for", "in", "return", "assert", "tie", "or", "and", "not", "true", "false", "none",
+}
+names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,5}", fullmatch=True).filter(
+    lambda s: s not in KEYWORDS
+)
+digits = st.integers(0, 99).map(str)
+floats = st.floats(min_value=0, allow_nan=False, allow_infinity=False).filter(
+    lambda f: math.copysign(1, f) > 0
+)
+constants = st.one_of(
+    st.integers(0, 2**63 - 1), floats, st.text(max_size=6), st.booleans(), st.none()
+).map(lambda v: ast.Const(v, SPAN))
+leaves = st.one_of(names.map(lambda n: ast.Name(n, SPAN)), constants)
+
+UNARY = ["-", "+", "not"]
+BINARY = ["or", "and", "+", "-", "*", "/", "//", "%", "@", "**"]
+COMPARE = ["==", "!=", "<", ">", "<=", ">=", "in", "not in"]
+
+
+def small(s, n=3):
+    return st.lists(s, max_size=n).map(tuple)
+
+
+def compound(e):
+    opt = st.none() | e
+    subscript_items = st.one_of(
+        e, st.builds(ast.Slice, opt, opt, opt, st.just(SPAN)), st.just(ast.EllipsisLit(SPAN))
+    )
+    keyword = st.builds(ast.Keyword, names, e, st.just(SPAN))
+    compare = st.integers(1, 3).flatmap(
+        lambda n: st.builds(
+            ast.Compare, e, st.lists(st.sampled_from(COMPARE), min_size=n, max_size=n).map(tuple),
+            st.lists(e, min_size=n, max_size=n).map(tuple), st.just(SPAN),
+        )
+    )
+    return st.one_of(
+        st.builds(ast.Unary, st.sampled_from(UNARY), e, st.just(SPAN)),
+        st.builds(ast.Binary, st.sampled_from(BINARY), e, e, st.just(SPAN)),
+        compare,
+        st.builds(ast.IfExp, e, e, e, st.just(SPAN)),
+        st.builds(ast.Call, e, small(e), small(keyword, 2), st.just(SPAN)),
+        st.builds(ast.Attribute, e, names | digits, st.just(SPAN)),
+        st.builds(ast.Subscript, e, st.lists(subscript_items, min_size=1, max_size=3).map(tuple),
+                  st.just(SPAN)),
+        st.builds(ast.ListExpr, small(e), st.just(SPAN)),
+        st.builds(ast.TupleExpr, small(e), st.just(SPAN)),
+        st.builds(ast.ListComp, e, names, e, opt, st.just(SPAN)),
+    )
+
+
+exprs = st.recursive(leaves, compound, max_leaves=10)
+type_refs = st.deferred(
+    lambda: st.builds(ast.TypeRef, names, small(type_refs, 2), st.just(SPAN))
+)
+dims = st.one_of(exprs, st.just(ast.EllipsisLit(SPAN)))
+dotted = st.builds(lambda a, b: (a, *b), names, small(names | digits, 2))
+
+
+def statements(body):
+    simple = st.one_of(
+        st.builds(ast.Input, names, st.none() | names, small(dims, 4), st.just(SPAN)),
+        st.builds(ast.Assign, st.lists(names, min_size=1, max_size=3).map(tuple), exprs,
+                  st.just(SPAN)),
+        st.builds(ast.Return, st.lists(exprs, min_size=1, max_size=3).map(tuple), st.just(SPAN)),
+        st.builds(ast.Assert, exprs, st.none() | exprs, st.just(SPAN)),
+        st.builds(ast.Tie, dotted, dotted, st.just(SPAN)),
+    )
+    if body is None:
+        return simple
+    branches = st.lists(st.tuples(exprs, body), min_size=1, max_size=3).map(tuple)
+    return st.one_of(
+        simple,
+        st.builds(ast.If, branches, st.none() | body, st.just(SPAN)),
+        st.builds(ast.For, names, exprs, body, st.just(SPAN)),
+    )
+
+
+bodies = small(statements(small(statements(small(statements(None))))), 4)
+params = st.builds(ast.Param, names, st.none() | type_refs, st.none() | exprs, st.just(SPAN))
+
+
+def items(docs):
+    block = st.builds(
+        ast.BlockDef, st.sampled_from(["block", "model", "space"]), names, small(params),
+        st.none() | docs, bodies, st.none(), st.just(SPAN),
+    )
+    alias = st.builds(
+        lambda kind, name, ps, value: ast.BlockDef(kind, name, ps, None, None, value, SPAN,
+                                                   has_params=bool(ps)),
+        st.sampled_from(["block", "model", "space"]), names, small(params), exprs,
+    )
+    imports = st.one_of(
+        st.builds(ast.Import, st.text(max_size=8), st.just(True), st.none() | names, st.none(),
+                  st.just(SPAN)),
+        st.builds(ast.Import, st.lists(names, min_size=1, max_size=3).map(".".join),
+                  st.just(False), st.none() | names, st.none(), st.just(SPAN)),
+        st.builds(ast.Import, st.text(max_size=8), st.just(True), st.none(),
+                  st.lists(names, min_size=1, max_size=3).map(tuple), st.just(SPAN)),
+    )
+    let = st.builds(ast.Let, names, exprs, st.just(SPAN))
+    return st.one_of(block, alias, imports, let)
+
+
+def modules(docs=st.text(max_size=12)):
+    return st.lists(items(docs), max_size=4).map(lambda i: ast.Module(tuple(i), "<generated>"))
+
+
+EXAMPLES = int(os.environ.get("ARCHLANG_FUZZ_EXAMPLES", "300"))
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+
+
+@FUZZ
+@given(exprs)
+def test_random_expressions_round_trip(e):
+    module = ast.Module((ast.Let("a", e, SPAN),), "<generated>")
+    out = format_module(module)
+    assert parse(out).items == module.items, out
+    assert format_source(out) == out
+
+
+@FUZZ
+@given(modules())
+def test_random_modules_round_trip(module):
+    out = format_module(module)
+    assert parse(out).items == module.items, out
+    assert format_source(out) == out
+
+
+comment_texts_st = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\n\r"), max_size=10
+).map(lambda t: "#" + t)
+
+
+@FUZZ
+@given(modules(docs=st.text(st.characters(blacklist_characters="\n\r"), max_size=12)), st.data())
+def test_random_comments_are_kept(module, data):
+    lines = format_module(module).split("\n")
+    out = []
+    for line in lines:
+        if data.draw(st.booleans()):
+            indent = " " * data.draw(st.integers(0, 8))
+            out.append(indent + data.draw(comment_texts_st))
+        if line.strip() and data.draw(st.booleans()):
+            line += " " * data.draw(st.integers(1, 3)) + data.draw(comment_texts_st)
+        out.append(line)
+    src = "\n".join(out)
+    result = assert_formats_well(src)
+    assert parse(result).items == module.items
+
+
+def bracket_positions(src: str) -> list[tuple[int, str]]:
+    """Offsets inside ( ) / [ ] where a newline may go: after an opener or a comma, before a
+    closer.  The formatter's own scanner tells where strings are."""
+    scan = _Scan(src)
+    offsets = [0] + [i + 1 for i, ch in enumerate(src) if ch == "\n"]
+    out, stack = [], []
+    for tok in scan.toks:
+        at = offsets[tok.line - 1] + tok.col - 1
+        if tok.text in (")", "]") and stack[-1] in "([":
+            out.append((at, "before"))
+        if tok.text in ("(", "[", "{"):
+            stack.append(tok.text)
+        elif tok.text in (")", "]", "}"):
+            stack.pop()
+        if (tok.text in ("(", "[") or tok.text == ",") and stack and stack[-1] in "([":
+            out.append((at + 1, "after"))
+    return out
+
+
+@FUZZ
+@given(modules(), st.data())
+def test_random_comments_inside_brackets(module, data):
+    src = format_module(module)
+    positions = bracket_positions(src)
+    chosen = data.draw(st.sets(st.sampled_from(positions), max_size=6)) if positions else set()
+    for at, where in sorted(chosen, reverse=True):
+        text = data.draw(comment_texts_st)
+        own = where == "before" or data.draw(st.booleans())
+        insert = f"\n{text}\n" if own else f"  {text}\n"
+        src = src[:at] + insert + src[at:]
+    result = assert_formats_well(src)
+    assert parse(result).items == module.items
