@@ -13,15 +13,18 @@ from archlang.program import Program, load_program, loads_program
 
 
 def as_program(source) -> Program:
-    """A Program from a Program, a path to an .arch file, or spec text."""
+    """A Program from a Program, a path to an .arch file, or spec text.
+
+    Only the static checks run here; the entry point used is checked when it is elaborated
+    (so compiling one model of a zoo file does not elaborate all the others)."""
     if isinstance(source, Program):
         return source
     if isinstance(source, Path):
-        return load_program(source)
+        return load_program(source, check=False)
     if isinstance(source, str) and "\n" not in source and (source.endswith(".arch") or Path(source).is_file()):
-        return load_program(source)
+        return load_program(source, check=False)
     if isinstance(source, str):
-        return loads_program(source)
+        return loads_program(source, check=False)
     raise TypeError(f"a spec is a path, spec text or a Program, not {type(source).__name__}")
 
 

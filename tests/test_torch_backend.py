@@ -4,6 +4,7 @@ seeded initialisation, torch.compile / torch.export, FLOP cross-checks and refus
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,89 +16,15 @@ from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 import archlang  # noqa: E402
 from archlang.errors import ArchError, SpaceError  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+from handwritten import GPT, BasicBlock, Bottleneck, ResNet  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 RESNET = ROOT / "specs" / "vision" / "resnet.arch"
 VIT = ROOT / "specs" / "vision" / "vit.arch"
 GPT2 = ROOT / "specs" / "text" / "gpt2.arch"
 REFERENCE = json.loads((ROOT.parent / "shared" / "reference" / "torchvision_state_dicts.json").read_text()) \
     if (ROOT.parent / "shared" / "reference" / "torchvision_state_dicts.json").exists() else None
-
-
-# ---- a hand-written torchvision ResNet (the reference implementation) --------------------
-
-
-class BasicBlock(nn.Module):
-    expansion = 1
-
-    def __init__(self, inplanes, planes, stride=1, downsample=None):
-        super().__init__()
-        self.conv1 = nn.Conv2d(inplanes, planes, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(planes)
-        self.relu = nn.ReLU(inplace=True)
-        self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(planes)
-        self.downsample = downsample
-
-    def forward(self, x):
-        identity = x if self.downsample is None else self.downsample(x)
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
-        return self.relu(out + identity)
-
-
-class Bottleneck(nn.Module):
-    expansion = 4
-
-    def __init__(self, inplanes, planes, stride=1, downsample=None):
-        super().__init__()
-        self.conv1 = nn.Conv2d(inplanes, planes, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(planes)
-        self.conv2 = nn.Conv2d(planes, planes, 3, stride, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(planes)
-        self.conv3 = nn.Conv2d(planes, planes * 4, 1, bias=False)
-        self.bn3 = nn.BatchNorm2d(planes * 4)
-        self.relu = nn.ReLU(inplace=True)
-        self.downsample = downsample
-
-    def forward(self, x):
-        identity = x if self.downsample is None else self.downsample(x)
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.relu(self.bn2(self.conv2(out)))
-        out = self.bn3(self.conv3(out))
-        return self.relu(out + identity)
-
-
-class ResNet(nn.Module):
-    def __init__(self, block, layers, num_classes=1000):
-        super().__init__()
-        self.inplanes = 64
-        self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
-        self.bn1 = nn.BatchNorm2d(64)
-        self.relu = nn.ReLU(inplace=True)
-        self.maxpool = nn.MaxPool2d(3, 2, 1)
-        self.layer1 = self._make_layer(block, 64, layers[0])
-        self.layer2 = self._make_layer(block, 128, layers[1], 2)
-        self.layer3 = self._make_layer(block, 256, layers[2], 2)
-        self.layer4 = self._make_layer(block, 512, layers[3], 2)
-        self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Linear(512 * block.expansion, num_classes)
-
-    def _make_layer(self, block, planes, blocks, stride=1):
-        downsample = None
-        if stride != 1 or self.inplanes != planes * block.expansion:
-            downsample = nn.Sequential(
-                nn.Conv2d(self.inplanes, planes * block.expansion, 1, stride, bias=False),
-                nn.BatchNorm2d(planes * block.expansion),
-            )
-        layers = [block(self.inplanes, planes, stride, downsample)]
-        self.inplanes = planes * block.expansion
-        layers += [block(self.inplanes, planes) for _ in range(1, blocks)]
-        return nn.Sequential(*layers)
-
-    def forward(self, x):
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
-        return self.fc(torch.flatten(self.avgpool(x), 1))
 
 
 def _entries(module: nn.Module):
@@ -326,3 +253,12 @@ def test_compile_cli_writes_loadable_weights(tmp_path, capsys):
         expected = archlang.to_torch(str(RESNET), "ResNet18", seed=1).state_dict()
         assert all(torch.equal(state[k], v) for k, v in expected.items())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r18.pt", "r18.safetensors"]
+
+
+def test_gpt2_outputs_equal_a_hand_written_gpt2():
+    ours = archlang.to_torch(str(GPT2), "GPT2_Tiny", seed=0).eval()
+    reference = GPT(vocab_size=256, block_size=32, n_layer=2, n_head=2, n_embd=32).eval()
+    reference.load_state_dict(ours.state_dict(), strict=True)
+    ids = torch.randint(0, 256, (3, 11), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert torch.allclose(ours(ids), reference(ids), atol=1e-6)
