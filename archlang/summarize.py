@@ -143,17 +143,23 @@ def _shape(t) -> str:
 def format_summary(summary: Summary, depth: int | None = None) -> str:
     rows = [r for r in summary.rows if depth is None or r.depth <= depth]
     header = ("Layer", "Type", "Output", "Params", "MACs")
-    table = [header] + [
-        ("  " * r.depth + r.path.rsplit(".", 1)[-1] + (f" ×{dims.to_str(r.repeat)}" if r.repeat != 1 else ""),
-         r.kind, r.output, _number(r.params), _number(r.macs))
-        for r in rows
-    ]
+    table = [header] + [("  " * r.depth + _label(r), r.kind, r.output, _number(r.params), _number(r.macs)) for r in rows]
     widths = [max(len(row[i]) for row in table) for i in range(5)]
     rule = "─" * (sum(widths) + 8)
     lines = [f"{summary.name}", rule, _line(header, widths), rule]
     lines += [_line(row, widths) for row in table[1:]]
     lines += [rule, f"Total params: {_number(summary.params)}", f"Total MACs:   {_number(summary.macs)}{_giga(summary.macs)}"]
     return "\n".join(lines) + "\n"
+
+
+def _label(row: Row) -> str:
+    """``layer1``; a rolled run of three numbered layers is ``1..3 ×3``."""
+    name = row.path.rsplit(".", 1)[-1]
+    if row.repeat == 1:
+        return name
+    if isinstance(row.repeat, int) and name.isdigit():
+        return f"{name}..{int(name) + row.repeat - 1} ×{row.repeat}"
+    return f"{name} ×{dims.to_str(row.repeat)}"
 
 
 def _line(row, widths) -> str:
