@@ -11,7 +11,7 @@ from archlang.ops._shape import check_positive, fail, tensor
 from archlang.ops._spec import Attr, OpSpec
 from archlang.types import ParamSpec
 
-INITS = ("normal", "trunc_normal", "zeros", "ones")
+INITS = ("normal", "trunc_normal", "zeros", "ones", "constant")
 
 
 def _same(a: dict, inputs: list):
@@ -66,8 +66,11 @@ OPS = [
     OpSpec("dropout", "function", (_P, Attr("training", "bool", True), _INPLACE), ("x",), _dropout_infer,
            doc="torch.nn.functional.dropout"),
     OpSpec("Parameter", "layer",
-           (Attr("shape", "dims"), Attr("init", "str", "normal", choices=INITS), Attr("std", "float", 0.02)),
-           (), _parameter_infer, _parameter_params, doc="a learnable tensor; its parameter name is ''"),
+           (Attr("shape", "dims"), Attr("init", "str", "normal", choices=INITS), Attr("std", "float", 0.02),
+            Attr("value", "float", 0.0)),
+           (), _parameter_infer, _parameter_params,
+           doc="a learnable tensor; its parameter name is ''; init normal/trunc_normal (std), zeros, ones "
+               "or constant (value)"),
     OpSpec("const", "function", (Attr("value", "number"), Attr("dtype", "dtype", "float32")), (), _const_infer,
            doc="a rank-0 constant tensor"),
     OpSpec("arange", "function", (Attr("end", "int"), Attr("dtype", "dtype", "int64")), (), _arange_infer,

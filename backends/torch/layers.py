@@ -68,10 +68,15 @@ def _plain(value):
 def make_parameter(attrs: dict) -> nn.Parameter:
     shape = tuple(attrs["shape"])
     init = attrs.get("init", "normal")
+    std = attrs.get("std", 0.02)
     if init == "zeros":
         data = torch.zeros(shape)
     elif init == "ones":
         data = torch.ones(shape)
+    elif init == "constant":
+        data = torch.full(shape, float(attrs.get("value", 0.0)))
+    elif init == "trunc_normal":
+        data = nn.init.trunc_normal_(torch.empty(shape), std=std)  # bounds ±2 as torch (and timm) use
     else:
-        data = torch.empty(shape).normal_(std=attrs.get("std", 0.02))
+        data = torch.empty(shape).normal_(std=std)
     return nn.Parameter(data)
