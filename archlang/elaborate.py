@@ -21,7 +21,7 @@ from archlang.errors import (
     ArchError, ArchNameError, ArchTypeError, LimitError, OpError, ShapeError, Span, SpaceError,
 )
 from archlang.evaluate import BoundMethod, Evaluator, NeedsConcrete, _Poisoned, is_int, is_number
-from archlang.ir import ChoiceDecl, Graph, Member, Node, Tie
+from archlang.ir import BlockName, ChoiceDecl, Graph, Member, Node, Tie
 from archlang.limits import LIMITS
 from archlang.types import DTYPES, TensorType
 from archlang.values import (
@@ -148,6 +148,7 @@ class Body(Evaluator):
         self.locals: dict[str, Any] = dict(args)
         self.args = args
         self.b = Builder()
+        self.applied: dict[str, Member] = {}  # members of sequences applied item by item
         self.target = ""
         self.labels: list[str] = []
         self.errors: list[ArchError] = []
@@ -343,7 +344,13 @@ class Body(Evaluator):
         if isinstance(value, Poison):
             return [POISON] * count
         if isinstance(value, TensorVal) and isinstance(value.type, tuple):
-            return [self._item(value, i, stmt.span) for i in range(len(value.type))] if len(value.type) == count else self._unpack_error(value, count, stmt)
+            if len(value.type) != count:
+                return self._unpack_error(value, count, stmt)
+            items = []
+            for i, name in enumerate(stmt.targets):  # `q, k, v = ...`: nodes %q, %k, %v
+                self.target = name
+                items.append(self._item(value, i, stmt.span))
+            return items
         if isinstance(value, (list, tuple)) and len(value) == count:
             return list(value)
         return self._unpack_error(value, count, stmt)
@@ -403,13 +410,15 @@ class Body(Evaluator):
         if self.is_factory:
             self._return_layer(stmt)
             raise _Returned()
-        outputs = []
+        outputs, values = [], []
         for expr in stmt.values:
             value = self.eval(expr)
             if isinstance(value, Poison):
                 raise _Poisoned()
             if not isinstance(value, TensorVal) or isinstance(value.type, tuple):
                 raise ArchTypeError(f"a block returns tensors, got {describe(value)}", expr.span)
+            values.append((expr, value))
+        for expr, value in values:  # outputs last: `return a, f(b)` computes f(b) before any output
             node = Node(kind="output", name=self.b.fresh("output"), inputs=(value.ref,), type=value.type, span=expr.span)
             self.b.add(self.ctx, node)
             outputs.append(node.name)
@@ -453,13 +462,19 @@ class Body(Evaluator):
             return func
         if isinstance(func, Builtin) and func.name == "choice":
             return self.call_choice(expr)
-        args, kwargs = self._arguments(expr)
+        args, kwargs = self._arguments(expr, _positional_names(func))
         if any(_has_poison(v) for v in list(args) + list(kwargs.values())):
             return POISON
         return self.dispatch(func, args, kwargs, expr)
 
-    def _arguments(self, expr: ast.Call):
-        args = [self.eval(a) for a in expr.args]
+    def _arguments(self, expr: ast.Call, names: list[str]):
+        args = []
+        for i, arg in enumerate(expr.args):  # a choice in an argument is labelled by its name
+            if i < len(names):
+                with self.label_part(names[i]):
+                    args.append(self.eval(arg))
+            else:
+                args.append(self.eval(arg))
         kwargs = {}
         for kw in expr.kwargs:
             if kw.name in kwargs:
@@ -646,6 +661,15 @@ class Body(Evaluator):
 # ---- helpers -----------------------------------------------------------------------------
 
 
+def _positional_names(func) -> list[str]:
+    """Parameter names of a constructor's positional arguments (for choice labels)."""
+    if isinstance(func, OpRef) and func.spec.kind == "layer":
+        return [a.name for a in func.spec.attrs if not a.kw_only]
+    if isinstance(func, BlockRef):
+        return [p.name for p in func.definition.params]
+    return []
+
+
 class _Returned(Exception):
     """``return`` ends the body, as in Python: later statements do not run."""
 
@@ -690,12 +714,23 @@ def _ir_args(args: dict[str, Any]) -> dict[str, Any]:
 
 def _ir_value(value):
     if isinstance(value, BlockRef):
-        return value.definition.name
+        return BlockName(value.definition.name)
     if isinstance(value, Layer):
-        return type(value).__name__
+        return _layer_text(value)
     if isinstance(value, (list, tuple)):
         return tuple(_ir_value(v) for v in value)
     return value
+
+
+def _layer_text(layer: Layer) -> str:
+    """A layer argument as the IR shows it: ``Linear``, ``Bottleneck``, ``Sequential``, ``choice``."""
+    if isinstance(layer, MemberRef):
+        return _layer_text(layer.layer)
+    if isinstance(layer, OpLayer):
+        return layer.spec.name
+    if isinstance(layer, BlockLayer):
+        return layer.ref.definition.name
+    return "Sequential" if isinstance(layer, SeqLayer) else "choice"
 
 
 def _dim_text(expr) -> str:
@@ -766,4 +801,18 @@ def special_builtins() -> dict[str, Builtin]:
     table["Sequential"] = Builtin("Sequential", sequential_builtin)
     table["choice"] = Builtin("choice", None)
     table["choose"] = Builtin("choose", choose_builtin)
+    for name, builtin in table.items():  # `sum`, `abs`: also tensor functions
+        spec = ops.get(name)
+        if spec is not None and spec.kind == "function":
+            table[name] = Builtin(name, _or_tensor_op(spec, builtin.fn))
     return table
+
+
+def _or_tensor_op(spec, constant_fn):
+    """A builtin that is also an op: ``abs(x)`` / ``sum(x, dim=1)`` on a tensor is the op."""
+    def call(body: Body, args, kwargs, expr):
+        if args and isinstance(args[0], TensorVal):
+            return body.call_op(spec, args, kwargs, expr)
+        return constant_fn(body, args, kwargs, expr)
+
+    return call

@@ -60,6 +60,11 @@ def format_source(text: str, file: str = "<string>") -> str:
     return format_module(parse(text, file), source=text)
 
 
+def format_expr(expr: ast.Expr) -> str:
+    """One expression on one line, canonically (used in messages, e.g. declared shapes)."""
+    return _flat(_Printer(_Notes()).expr(expr))
+
+
 def format_module(module: ast.Module, source: str | None = None) -> str:
     """Print ``module`` canonically; ``source`` (its text) lets comments keep their places."""
     notes = _Notes()

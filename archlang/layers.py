@@ -42,6 +42,8 @@ def apply_member(body, ref: MemberRef, tensors: list[TensorVal], span: Span) -> 
     root = body.b.slots.get(ref.path)
     if root is not None and root.member is None:
         root.member = inst.member
+    elif root is None:  # `layers[i](x)`: the sequence is built from its applied items
+        body.applied.setdefault(ref.path, inst.member)
     node = Node(
         kind=inst.kind, name=body.b.fresh(body.target or ref.path.replace(".", "_")), op=inst.op,
         target=ref.path, inputs=tuple(t.ref for t in tensors), type=inst.out, body=inst.body,
@@ -84,13 +86,19 @@ def declare_only(body, layer: Layer, name: str) -> Member:
         graph = elaborate_block(body.ctx, layer.ref, layer.args, None, layer.span, name)
         return _block_member(body.ctx, layer, graph)
     if isinstance(layer, SeqLayer):
-        members = tuple((f"{layer.prefix}{i}", declare_only(body, item, f"{name}.{layer.prefix}{i}")) for i, item in enumerate(layer.items))
+        members = tuple((f"{layer.prefix}{i}", _declared_item(body, item, f"{name}.{layer.prefix}{i}"))
+                        for i, item in enumerate(layer.items))
         return Member(kind="sequential", op="Sequential", members=members, count=layer.count, span=layer.span)
     if isinstance(layer, ChoiceLayer):
         members = tuple((str(i), declare_only(body, o, f"{name}.{i}")) for i, o in enumerate(layer.options))
         return Member(kind="choice", op="choice", members=members, label=layer.label, span=layer.span)
     assert isinstance(layer, MemberRef), layer
     return declare_only(body, layer.layer, name)
+
+
+def _declared_item(body, item: Layer, path: str) -> Member:
+    applied = body.applied.get(path)
+    return applied if applied is not None else declare_only(body, item, path)
 
 
 # ---- instantiation -----------------------------------------------------------------------------

@@ -262,3 +262,49 @@ def test_gpt2_outputs_equal_a_hand_written_gpt2():
     ids = torch.randint(0, 256, (3, 11), generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         assert torch.allclose(ours(ids), reference(ids), atol=1e-6)
+
+
+REGRID = """
+block Regrid() {
+    input x: [B, C, H, W]
+    b, c, h, w = x.shape
+    return x.flatten(2).reshape([b, c, h, w])
+}
+model M() {
+    input x: [B, 4, H, W]
+    pool = MaxPool2d(2)
+    r = Regrid()
+    return r(pool(x))
+}
+"""
+
+
+def test_a_block_reads_sizes_that_are_expressions_of_the_callers():
+    module = archlang.to_torch(REGRID)
+    assert module(torch.randn(2, 4, 10, 12)).shape == (2, 4, 5, 6)
+
+
+ITEMWISE = """
+block Two() {
+    input x: [B, 4]
+    input s: [B, C]
+    fc = Linear(C + 4, 4)
+    return fc(cat([x, s], dim=1))
+}
+model M() {
+    input x: [B, 4]
+    input s: [B, 8]
+    ts = Sequential([Two() for i in range(2)])
+    for i in range(2) {
+        x = ts[i](x, s)
+    }
+    return x
+}
+"""
+
+
+def test_sequence_items_applied_one_by_one_are_built_from_their_applications():
+    assert archlang.summary(ITEMWISE).params == 2 * (12 * 4 + 4)
+    module = archlang.to_torch(ITEMWISE)
+    assert list(module.state_dict()) == ["ts.0.fc.weight", "ts.0.fc.bias", "ts.1.fc.weight", "ts.1.fc.bias"]
+    assert module(torch.randn(2, 4), torch.randn(2, 8)).shape == (2, 4)

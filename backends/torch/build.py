@@ -142,6 +142,7 @@ class _ForwardBuilder:
         self.env: dict[str, fx.Node] = {}
         self.sizes: dict[str, tuple[fx.Node, int]] = {}
         self.size_nodes: dict[str, fx.Node] = {}
+        self.dim_sources: dict[dims.Expr, tuple[fx.Node, int]] = {}
         self.outputs: list[fx.Node] = []
         self.first_input: fx.Node | None = None
 
@@ -160,6 +161,8 @@ class _ForwardBuilder:
             name = _bare_symbol(d)
             if name and name not in self.sizes:
                 self.sizes[name] = (placeholder, axis)
+            elif isinstance(d, dims.Expr) and d not in self.dim_sources:
+                self.dim_sources[d] = (placeholder, axis)  # e.g. (H + 1)//2 in a block called on a pooled map
 
     def node_output(self, node: Node) -> None:
         self.outputs.append(self.env[node.inputs[0]])
@@ -212,6 +215,10 @@ class _ForwardBuilder:
         return value
 
     def size_of(self, expr: dims.Expr, node: Node) -> fx.Node:
+        if expr in self.dim_sources:
+            tensor, axis = self.dim_sources[expr]
+            shape = self.g.call_function(getattr, (tensor, "shape"))
+            return self.g.call_function(operator.getitem, (shape, axis))
         names = sorted(dims.free_symbols(expr))
         missing = [n for n in names if n not in self.sizes]
         if missing:
