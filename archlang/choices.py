@@ -20,14 +20,14 @@ from archlang.ir import ChoiceDecl, Node
 from archlang.values import ChoiceLayer, ChoiceValue, Layer, TensorVal
 
 
-def make_choice(body, options: list, kwargs: dict, expr):
-    label = _label(body, kwargs, expr)
+def make_choice(body, options: list, label: str, expr):
     if len(options) == 1 and isinstance(options[0], (list, tuple)):
         options = list(options[0])
     if not options:
         raise ArchTypeError("choice() needs at least one option", expr.span)
     kind = _kind(options, expr)
-    _record(body.ctx, ChoiceDecl(label=label, kind=kind, options=_describe_options(options), span=expr.span))
+    _record(body.ctx, ChoiceDecl(label=label, kind=kind, options=_describe_options(options),
+                                 when=(tuple(body.ctx.conditions),), span=expr.span))
     if label in body.ctx.assignment:
         return options[_assigned_index(body.ctx, label, len(options), expr)]
     if len(options) == 1:
@@ -39,7 +39,8 @@ def make_choice(body, options: list, kwargs: dict, expr):
     return ChoiceValue(label, tuple(options))
 
 
-def _label(body, kwargs: dict, expr) -> str:
+def choice_label(body, kwargs: dict, expr) -> str:
+    """The label of a choice: the one given, or the member path and argument where it is made."""
     extra = set(kwargs) - {"label"}
     if extra:
         raise ArchTypeError(f"choice() takes options and label=, not '{sorted(extra)[0]}'", expr.span)
@@ -83,7 +84,7 @@ def _describe(option):
             return option.spec.name
         if isinstance(option, BlockLayer):
             return option.ref.definition.name
-        return type(option).__name__.replace("Layer", "")
+        return {"SeqLayer": "Sequential", "ChoiceLayer": "choice"}.get(type(option).__name__, type(option).__name__)
     if isinstance(option, list):
         return tuple(option)
     return option
@@ -94,6 +95,12 @@ def _record(ctx, decl: ChoiceDecl) -> None:
     if existing is None:
         ctx.choices[decl.label] = decl
         return
+    _check_shared(existing, decl)
+    when = existing.when if decl.when[0] in existing.when else existing.when + decl.when
+    ctx.choices[decl.label] = existing.model_copy(update={"when": ((),) if () in when else when})
+
+
+def _check_shared(existing: ChoiceDecl, decl: ChoiceDecl) -> None:
     if existing.options != decl.options or existing.kind != decl.kind:
         raise SpaceError(
             f"choice label '{decl.label}' is shared by choices with different options "
@@ -115,13 +122,14 @@ def _assigned_index(ctx, label: str, n: int, expr) -> int:
 
 def choose_builtin(body, args, kwargs, expr):
     """``choose(k, [a, b, c])``: k of the candidate tensors (unordered), e.g. a DARTS node's inputs."""
-    label = _label(body, {"label": kwargs.pop("label")} if "label" in kwargs else {}, expr)
+    label = choice_label(body, {"label": kwargs.pop("label")} if "label" in kwargs else {}, expr)
     if kwargs or len(args) != 2:
         raise ArchTypeError("choose takes k and a list of tensors: choose(2, [a, b, c])", expr.span)
     k, candidates = args
     _check_choose(k, candidates, expr)
     names = tuple(c.ref for c in candidates)
-    _record(body.ctx, ChoiceDecl(label=label, kind="subset", options=names, k=k, span=expr.span))
+    _record(body.ctx, ChoiceDecl(label=label, kind="subset", options=names, k=k,
+                                 when=(tuple(body.ctx.conditions),), span=expr.span))
     if label in body.ctx.assignment:
         return _assigned_subset(body.ctx, label, candidates, k, expr)
     node = Node(kind="choice", op="choose", name=body.b.fresh(body.target or "choose"), inputs=names,
@@ -150,3 +158,17 @@ def _assigned_subset(ctx, label, candidates, k, expr):
             or len(set(picked)) != k):
         raise SpaceError(f"assignment for '{label}' must be {k} distinct candidate indices", expr.span)
     return [candidates[i] for i in sorted(picked)]
+
+
+def count_condition(ctx, count, index: int):
+    """The condition under which item ``index`` of a searched-length list exists, or None."""
+    names = dims.free_symbols(count)
+    if len(names) != 1:
+        return None
+    label = next(iter(names))
+    decl = ctx.choices.get(label)
+    if decl is None:
+        return None
+    allowed = tuple(j for j, value in enumerate(decl.options)
+                    if isinstance(value, int) and dims.evaluate(count, {label: value}) > index)
+    return None if len(allowed) == len(decl.options) else (label, allowed)

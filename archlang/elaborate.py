@@ -49,6 +49,16 @@ class Context:
         self.nodes = 0
         self.steps = 0
         self.entry: str | None = None  # the entry point's name, first in every chain note
+        self.conditions: list = []  # (label, option indices) of the choices enclosing this point
+
+    @contextlib.contextmanager
+    def condition(self, label: str, allowed: tuple[int, ...]):
+        """Choices made inside this are active only when ``label`` takes one of ``allowed``."""
+        self.conditions.append((label, allowed))
+        try:
+            yield
+        finally:
+            self.conditions.pop()
 
     def note(self, member: str | None = None) -> str:
         """``in ResNet50 › layer2 › 0 › conv1``: where an error happened."""
@@ -290,6 +300,8 @@ class Body(Evaluator):
         value = self.eval(expr)
         if isinstance(value, bool) or not is_int(value):
             raise ArchTypeError(f"a dimension must be an integer, got {describe(value)}", expr.span)
+        if isinstance(value, int) and value < 0:
+            raise ShapeError(f"a dimension cannot be negative, got {value}", expr.span)
         return value
 
     def _match_input(self, stmt: ast.Input, dtype: str, actual: TensorType) -> TensorType:
@@ -522,6 +534,12 @@ class Body(Evaluator):
         for value in args:
             if _is_tensorish(value) and len(tensors) < len(names):
                 tensors[names[len(tensors)]] = value
+            elif isinstance(value, TensorVal):  # not an attribute: say so, not "bad attribute value"
+                if spec.variadic:
+                    raise ArchTypeError(f"{spec.name} takes its tensors as one list, e.g. [a, b]", expr.span)
+                raise ArchTypeError(
+                    f"{spec.name} takes {len(names)} tensor input{'s' if len(names) != 1 else ''}"
+                    f" ({', '.join(names)}), got more", expr.span)
             else:
                 attrs_pos.append(value)
         attrs_kw = {}
@@ -646,16 +664,17 @@ class Body(Evaluator):
 
     # ---- choices
     def call_choice(self, expr: ast.Call):
-        from archlang.choices import make_choice
+        from archlang.choices import choice_label, make_choice
 
-        options = []
-        for i, arg in enumerate(expr.args):
-            with self.label_part(str(i)):
-                options.append(self.eval(arg))
         kwargs = {kw.name: self.eval(kw.value) for kw in expr.kwargs}
+        label = choice_label(self, kwargs, expr)
+        options = []
+        for i, arg in enumerate(expr.args):  # choices inside option i matter only when i is taken
+            with self.label_part(str(i)), self.ctx.condition(label, (i,)):
+                options.append(self.eval(arg))
         if any(isinstance(o, Poison) for o in options):
             return POISON
-        return make_choice(self, options, kwargs, expr)
+        return make_choice(self, options, label, expr)
 
 
 # ---- helpers -----------------------------------------------------------------------------
@@ -761,15 +780,19 @@ def sum_builtin(body: Body, args, kwargs, expr):
 
 def constant_builtin(fn):
     def call(body: Body, args, kwargs, expr):
+        name = expr.func.id if isinstance(expr.func, ast.Name) else "builtin"
         try:
-            return fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
         except OpError as error:
             from archlang.builtins import OpLimit
 
             kind = LimitError if isinstance(error, OpLimit) else ArchTypeError
             raise kind(error.message, expr.span) from None
-        except TypeError as error:  # wrong arity of a builtin
-            raise ArchTypeError(f"{expr.func.id if isinstance(expr.func, ast.Name) else 'builtin'}: {error}", expr.span) from None
+        except (TypeError, ValueError, OverflowError) as error:  # wrong arity, a value Python refuses
+            raise ArchTypeError(f"{name}: {error}", expr.span) from None
+        if type(result) is int and result.bit_length() > LIMITS.max_int_bits:  # int(1e300), round(...)
+            raise LimitError(f"{name}() gives an integer beyond the {LIMITS.max_int_bits}-bit limit", expr.span)
+        return result
 
     return call
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from archlang import ast
 from archlang.elaborate import Body, Context, _ir_args
+from archlang.evaluate import NeedsConcrete
 from archlang.errors import ArchError, ArchNameError, ArchTypeError, SpaceError
 from archlang.ir import Model
 from archlang.layers import elaborate_block
@@ -21,26 +22,31 @@ def elaborate_entry(program: Program, name: str, params: dict, inputs: dict, ass
     ctx = Context(assignment)
     ctx.entry = name
     ref = BlockRef(definition, program.unit)
-    if definition.alias is not None:
-        ref, args = _alias_target(ctx, ref, params)
-    else:
-        args = bind_params(ref, [], params, definition.span)
-    if not any(isinstance(s, ast.Input) for s in ref.definition.body or ()):
-        raise ArchTypeError(
-            f"{definition.kind} {name} declares no inputs (a block without inputs is a layer factory)",
-            definition.span,
-        )
-    types = _input_types(ref.definition, inputs)
-    graph = elaborate_block(ctx, ref, args, types, definition.span, "")
-    if definition.kind == "model" and ctx.choices and not assignment:
-        labels = ", ".join(list(ctx.choices)[:6]) + (" …" if len(ctx.choices) > 6 else "")
+    try:  # a decision the entry point itself branches on cannot be lifted to a caller
+        if definition.alias is not None:
+            ref, args = _alias_target(ctx, ref, params)
+        else:
+            args = bind_params(ref, [], params, definition.span)
+        if not any(isinstance(s, ast.Input) for s in ref.definition.body or ()):
+            raise ArchTypeError(
+                f"{definition.kind} {name} declares no inputs (a block without inputs is a layer factory)",
+                definition.span,
+            )
+        types = _input_types(ref.definition, inputs)
+        graph = elaborate_block(ctx, ref, args, types, definition.span, "")
+    except NeedsConcrete as need:
+        raise need.error() from None
+    # an assignment fixes choices: only the ones it leaves open are still free
+    free = {label: decl for label, decl in ctx.choices.items() if label not in ctx.assignment}
+    if definition.kind == "model" and free:
+        labels = ", ".join(list(free)[:6]) + (" …" if len(free) > 6 else "")
         raise SpaceError(
-            f"model {name} has {len(ctx.choices)} free choice{'s' if len(ctx.choices) != 1 else ''} ({labels}); "
+            f"model {name} has {len(free)} free choice{'s' if len(free) != 1 else ''} ({labels}); "
             "declare it as `space`, or fix the choices",
             definition.span,
         )
     return Model(name=name, kind=definition.kind, params=_ir_args(args), graph=graph,
-                 choices=tuple(ctx.choices.values()))
+                 choices=tuple(free.values()))
 
 
 def _alias_target(ctx: Context, ref: BlockRef, params: dict):

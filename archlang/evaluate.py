@@ -7,12 +7,13 @@ archlang.elaborate.Body); calls are dispatched by ``self.call``.  Must not impor
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Any
 
 from archlang import ast, dims
 from archlang.builtins import describe
-from archlang.errors import ArchNameError, ArchTypeError, LimitError, ShapeError, Span
+from archlang.errors import ArchNameError, ArchTypeError, LimitError, ShapeError, Span, SpaceError
 from archlang.limits import LIMITS
 from archlang.values import (
     POISON, ImportedModule, Layer, MemberRef, Poison, SymbolicList, TensorVal,
@@ -26,6 +27,14 @@ class NeedsConcrete(Exception):
         super().__init__(label)
         self.label = label
         self.span = span
+
+    def error(self) -> SpaceError:
+        """The user's error when nothing can branch on the decision (an entry point, a let)."""
+        return SpaceError(
+            f"this depends on the search choice '{self.label}' made in the same block; "
+            "express the alternatives with choice(...) over layers or blocks",
+            self.span,
+        )
 
 
 _ARITH = {
@@ -112,9 +121,10 @@ class Evaluator:
         choice_syms = [name for name, domain in syms.items() if domain is not None]
         free = [name for name, domain in syms.items() if domain is None]
         if free:
+            names = ", ".join(sorted(free))
+            sizes = f"the size {names}, which is" if len(free) == 1 else f"the sizes {names}, which are"
             raise ShapeError(
-                f"{what} depends on the size {', '.join(sorted(free))}, which is not known "
-                f"here; give the input a concrete size", span,
+                f"{what} depends on {sizes} not known here; give the input a concrete size", span,
             )
         raise NeedsConcrete(choice_syms[0], span)
 
@@ -129,7 +139,9 @@ class Evaluator:
             return value if expr.op == "+" else self.emit_op("neg", [value], {}, expr.span)
         if isinstance(value, bool) or not is_number(value):
             raise ArchTypeError(f"unary '{expr.op}' needs a number, got {describe(value)}", expr.span)
-        return value if expr.op == "+" else dims.simplify(-value)
+        if expr.op == "+":
+            return value
+        return dims.simplify(-value) if isinstance(value, dims.Expr) else -value  # floats are no dims
 
     def eval_Binary(self, expr: ast.Binary):
         if expr.op in ("and", "or"):
@@ -175,8 +187,9 @@ class Evaluator:
 
     def _repeat(self, seq, times, expr):
         times = self.concrete(times, expr.span, "a repetition count")
-        if len(seq) * max(times, 0) > (LIMITS.max_str_len if isinstance(seq, str) else LIMITS.max_repeat):
-            raise LimitError(f"repetition builds {len(seq) * times:,} elements; the limit is {LIMITS.max_repeat:,}", expr.span)
+        limit = LIMITS.max_str_len if isinstance(seq, str) else LIMITS.max_repeat
+        if len(seq) * max(times, 0) > limit:
+            raise LimitError(f"repetition builds {len(seq) * times:,} elements; the limit is {limit:,}", expr.span)
         return seq * times
 
     def _bounded_str(self, s: str, span: Span) -> str:
@@ -220,13 +233,16 @@ class Evaluator:
 
     def _power(self, expr, base, exponent):
         if isinstance(base, int) and isinstance(exponent, int) and exponent >= 0:
-            bits = max(abs(base), 1).bit_length() * exponent
-            if bits > LIMITS.max_int_bits:
+            bits = (abs(base).bit_length() - 1) * exponent + 1  # the fewest bits base ** exponent has
+            if abs(base) > 1 and bits > LIMITS.max_int_bits:
                 raise LimitError(
                     f"{base} ** {exponent} exceeds the {LIMITS.max_int_bits}-bit integer limit", expr.span
                 )
         try:
-            return self._bounded_int(base ** exponent, expr.span)
+            result = base ** exponent
+            if isinstance(result, complex):
+                raise ArchTypeError(f"{base} ** {exponent} is not a real number", expr.span)
+            return self._bounded_int(result, expr.span)
         except (OverflowError, ZeroDivisionError) as exc:
             raise ArchTypeError(f"cannot compute {base} ** {exponent}: {exc}", expr.span) from None
 
@@ -253,6 +269,8 @@ class Evaluator:
         if op in ("in", "not in"):
             if not isinstance(right, (list, tuple, str)):
                 raise ArchTypeError(f"'{op}' needs a list, tuple or string on the right", expr.span)
+            if any(isinstance(v, (TensorVal, Layer)) for v in (left, *right)):
+                raise ArchTypeError("tensors and layers cannot be compared", expr.span)
             return (left in right) == (op == "in")
         if op in ("==", "!="):
             return self._equal(left, right, expr) == (op == "==")
@@ -337,12 +355,17 @@ class Evaluator:
             items, count = list(items.items), items.count
         if not isinstance(items, (list, tuple)):
             raise ArchTypeError(f"a comprehension iterates over a list, got {describe(items)}", expr.iter.span)
-        result = [self._comp_item(expr, i, item) for i, item in enumerate(items)]
+        result = [self._comp_item(expr, i, item, count) for i, item in enumerate(items)]
         result = [r for r in result if r is not _SKIP]
         return SymbolicList(tuple(result), count) if count is not None else result
 
-    def _comp_item(self, expr: ast.ListComp, i: int, item):
-        with self.binding(expr.var, item), self.label_part(str(i)):
+    def _comp_item(self, expr: ast.ListComp, i: int, item, count=None):
+        from archlang.choices import count_condition
+
+        self.ctx.step(expr.span)  # nested comprehensions multiply: bound them like loops
+        condition = count_condition(self.ctx, count, i) if count is not None else None
+        exists = self.ctx.condition(*condition) if condition else contextlib.nullcontext()
+        with self.binding(expr.var, item), self.label_part(str(i)), exists:
             if expr.cond is not None and not self.truth(expr.cond):
                 return _SKIP
             return self.eval(expr.elt)

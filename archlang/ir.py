@@ -146,14 +146,28 @@ class Graph(IRModel):
         return found
 
 
+Condition = tuple[str, tuple[int, ...]]  # (label, option indices): that choice took one of them
+
+
 class ChoiceDecl(IRModel):
-    """One free decision of a search space, with its absolute label."""
+    """One free decision of a search space, with its absolute label.
+
+    ``when`` says when the decision matters: it is active if any of its conjunctions of
+    conditions holds (``((),)``: always).  A choice made inside option 1 of choice ``op`` has
+    ``(("op", (1,)),)``; one inside the 4th layer of a sequence whose length is choice ``d``
+    with options (2, 3, 4) has ``(("d", (1, 2)),)``.
+    """
 
     label: str
     kind: Literal["value", "layer", "repeat", "subset"]
     options: tuple[Any, ...]  # values; layer descriptions; counts; or candidate names (subset)
     k: int | None = None  # subset size for kind == "subset"
+    when: tuple[tuple[Condition, ...], ...] = ((),)
     span: Span
+
+    @property
+    def unconditional(self) -> bool:
+        return () in self.when
 
 
 class Model(IRModel):

@@ -7,6 +7,7 @@ repeated blocks rolled in the IR.  Must not import a backend.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -280,7 +281,8 @@ def _instantiate_seq(ctx, layer: SeqLayer, types, span, name) -> Instance:
     insts = []
     for i, item in enumerate(layer.items):
         child = f"{layer.prefix}{i}"
-        inst = instantiate(ctx, item, [current.type], item.span, f"{name}.{child}")
+        with _item_condition(ctx, layer.count, i):
+            inst = instantiate(ctx, item, [current.type], item.span, f"{name}.{child}")
         members.append((child, inst.member))
         insts.append((i, inst, current.type))
         current = _TypeOnly(inst.out)
@@ -292,6 +294,14 @@ def _instantiate_seq(ctx, layer: SeqLayer, types, span, name) -> Instance:
     member = Member(kind="sequential", op="Sequential", members=tuple(members), count=layer.count,
                     attrs={"prefix": layer.prefix} if layer.prefix else {}, span=layer.span)
     return Instance(member, out_type, "Sequential", body=graph)
+
+
+def _item_condition(ctx, count, index: int):
+    """Item ``index`` of a sequence whose length is searched exists only for long enough lengths."""
+    from archlang.choices import count_condition
+
+    condition = count_condition(ctx, count, index) if count is not None else None
+    return ctx.condition(*condition) if condition else contextlib.nullcontext()
 
 
 class _TypeOnly:
@@ -351,7 +361,8 @@ def _seq_output(layer: SeqLayer, insts, span):
 def _instantiate_choice(ctx, layer: ChoiceLayer, types, span, name) -> Instance:
     insts = []
     for i, option in enumerate(layer.options):
-        insts.append(instantiate(ctx, option, types, option.span, f"{name}.{i}"))
+        with ctx.condition(layer.label, (i,)):
+            insts.append(instantiate(ctx, option, types, option.span, f"{name}.{i}"))
     branches = tuple(
         Node(kind=inst.kind, name=str(i), op=inst.op, target=str(i), type=inst.out, body=inst.body,
              branches=inst.branches, label=inst.label, span=inst.member.span)
