@@ -6,7 +6,9 @@ Public API (everything else is private):
     Program.elaborate(name, params=..., inputs=...)    -> ir.Model
     format_ir(model) -> str                             one line per node
     to_torch(source, model=None, *, seed=None, **params) -> torch.nn.Module
+    to_onnx(source, model=None, *, weights=None, opset=None, path=None, **params) -> onnx.ModelProto
     summary(source, model=None, *, inputs=None, **params) -> archlang.summarize.Summary
+    space(source, name=None, *, inputs=None, **params) -> archlang.search.Space
     ArchError                                           every user error; .diagnostics
 
 Importing archlang never imports torch or onnx: backends load lazily.
@@ -15,7 +17,7 @@ Importing archlang never imports torch or onnx: backends load lazily.
 from __future__ import annotations
 
 from archlang import api
-from archlang.api import to_torch
+from archlang.api import space, to_onnx, to_torch
 from archlang.errors import ArchError, Diagnostic, Span
 from archlang.program import Program, load_program as load, loads_program as loads
 
@@ -38,5 +40,5 @@ def summary(source, model: str | None = None, *, inputs: dict | None = None, **p
 
 __all__ = [
     "ArchError", "Diagnostic", "Span", "Program", "load", "loads", "format_ir",
-    "to_torch", "summary", "__version__",
+    "to_torch", "to_onnx", "summary", "space", "__version__",
 ]

@@ -49,3 +49,65 @@ def to_torch(source, model: str | None = None, *, seed: int | None = None, input
     from archlang.backends.torch import build_module
 
     return build_module(elaborate(source, model, inputs=inputs, **params), seed=seed)
+
+
+def to_onnx(source, model: str | None = None, *, weights=None, opset: int | None = None, inputs: dict | None = None,
+            functions: bool = False, path=None, seed: int | None = None, **params):
+    """An ``onnx.ModelProto`` for ``model``, emitted from the IR (no tracing); written
+    atomically to ``path`` when given.  ``weights``: a state dict, a ``.safetensors`` or a
+    ``.pt`` file; without, the torch backend's initialisation with ``seed``."""
+    return export_onnx(elaborate(source, model, inputs=inputs, **params), weights=weights, opset=opset,
+                       functions=functions, path=path, seed=seed)
+
+
+def export_onnx(ir_model: Model, *, weights=None, opset: int | None = None, functions: bool = False,
+                path=None, seed: int | None = None):
+    """``to_onnx`` for an already elaborated model (the CLI's ``export``)."""
+    from archlang import __version__
+    from archlang.backends.onnx import export_model, write_model
+
+    proto = export_model(ir_model, _onnx_weights(ir_model, weights, seed), opset=opset, functions=functions,
+                         producer_version=__version__)
+    if path is not None:
+        write_model(proto, path)
+    return proto
+
+
+def _onnx_weights(ir_model: Model, weights, seed: int | None) -> dict:
+    """State-dict keys → numpy arrays, from a mapping, a weights file or a seeded torch build."""
+    if weights is None:
+        from archlang.backends.torch import build_module
+
+        weights = build_module(ir_model, seed=seed).state_dict()
+    elif isinstance(weights, (str, Path)):
+        weights = _load_weights(Path(weights))
+    return {key: _as_numpy(value) for key, value in weights.items()}
+
+
+def _load_weights(path: Path) -> dict:
+    if path.suffix == ".safetensors":
+        from safetensors.numpy import load_file
+
+        return load_file(str(path))
+    import torch
+
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def _as_numpy(value):
+    if hasattr(value, "detach"):  # a torch tensor (bfloat16 has no numpy dtype: widen it)
+        value = value.detach().cpu()
+        return (value.float() if str(value.dtype) == "torch.bfloat16" else value).numpy()
+    return value
+
+
+def space(source, name: str | None = None, *, inputs: dict | None = None, **params):
+    """The search space ``name`` (default: the file's only space) as an ``archlang.search.Space``."""
+    from archlang.search import Space
+
+    program = as_program(source)
+    if name is None:
+        if len(program.spaces) != 1:
+            raise ArchNameError(f"{program.file} defines {len(program.spaces)} spaces; name one", Span(program.file, 1, 1))
+        name = program.spaces[0]
+    return Space(program, name, params=params, inputs=inputs)

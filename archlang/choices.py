@@ -17,7 +17,7 @@ from archlang.builtins import describe
 from archlang.errors import ArchTypeError, SpaceError
 from archlang.evaluate import is_int
 from archlang.ir import ChoiceDecl, Node
-from archlang.values import ChoiceLayer, ChoiceValue, Layer, TensorVal
+from archlang.values import ChoiceLayer, ChoiceValue, FixedChoice, Layer, TensorVal
 
 
 def make_choice(body, options: list, label: str, expr):
@@ -29,7 +29,8 @@ def make_choice(body, options: list, label: str, expr):
     _record(body.ctx, ChoiceDecl(label=label, kind=kind, options=_describe_options(options),
                                  when=(tuple(body.ctx.conditions),), span=expr.span))
     if label in body.ctx.assignment:
-        return options[_assigned_index(body.ctx, label, len(options), expr)]
+        index = _assigned_index(body.ctx, label, len(options), expr)
+        return FixedChoice(options[index], index, expr.span) if kind == "layer" else options[index]
     if len(options) == 1:
         return options[0]
     if kind == "layer":
@@ -96,8 +97,34 @@ def _record(ctx, decl: ChoiceDecl) -> None:
         ctx.choices[decl.label] = decl
         return
     _check_shared(existing, decl)
-    when = existing.when if decl.when[0] in existing.when else existing.when + decl.when
-    ctx.choices[decl.label] = existing.model_copy(update={"when": ((),) if () in when else when})
+    when = _simplify_when(ctx, existing.when + tuple(c for c in decl.when if c not in existing.when))
+    ctx.choices[decl.label] = existing.model_copy(update={"when": when})
+
+
+def _simplify_when(ctx, when: tuple) -> tuple:
+    """Merge conjunctions that differ only in the options of their last condition; drop a
+    condition that allows every option (a decision made the same way under every option of
+    its parent, e.g. inside each instance of a lifted choice, does not depend on it)."""
+    if () in when:
+        return ((),)
+    merged: dict = {}
+    for conj in when:
+        prefix, (label, allowed) = conj[:-1], conj[-1]
+        merged.setdefault((prefix, label), set()).update(allowed)
+    result = []
+    for (prefix, label), allowed in merged.items():
+        parent = ctx.choices.get(label)
+        if parent is not None and len(allowed) == _arity(parent):
+            result.append(prefix)
+        else:
+            result.append(prefix + ((label, tuple(sorted(allowed))),))
+    return ((),) if () in result else tuple(result)
+
+
+def _arity(decl: ChoiceDecl) -> int:
+    import math
+
+    return math.comb(len(decl.options), decl.k) if decl.kind == "subset" else len(decl.options)
 
 
 def _check_shared(existing: ChoiceDecl, decl: ChoiceDecl) -> None:

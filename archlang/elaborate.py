@@ -626,7 +626,7 @@ class Body(Evaluator):
         for option in choice.options:
             swap = lambda v: option if v is choice else v  # noqa: E731
             options.append(build([swap(a) for a in args], {k: swap(v) for k, v in kwargs.items()}))
-        return ChoiceLayer(choice.label, tuple(options), expr.span)
+        return ChoiceLayer(choice.label, tuple(options), expr.span, lifted=True)
 
     # ---- applying layers
     def apply(self, layer: Layer, args, kwargs, expr: ast.Call):

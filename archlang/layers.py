@@ -18,7 +18,8 @@ from archlang.ir import Graph, Member, Node
 from archlang.limits import LIMITS
 from archlang.types import TensorType
 from archlang.values import (
-    BlockLayer, BlockRef, ChoiceLayer, ChoiceValue, Layer, MemberRef, OpLayer, SeqLayer, TensorVal,
+    BlockLayer, BlockRef, ChoiceLayer, ChoiceValue, FixedChoice, Layer, MemberRef, OpLayer, SeqLayer,
+    TensorVal,
 )
 
 
@@ -93,6 +94,8 @@ def declare_only(body, layer: Layer, name: str) -> Member:
     if isinstance(layer, ChoiceLayer):
         members = tuple((str(i), declare_only(body, o, f"{name}.{i}")) for i, o in enumerate(layer.options))
         return Member(kind="choice", op="choice", members=members, label=layer.label, span=layer.span)
+    if isinstance(layer, FixedChoice):
+        return declare_only(body, layer.layer, f"{name}.{layer.index}")
     assert isinstance(layer, MemberRef), layer
     return declare_only(body, layer.layer, name)
 
@@ -108,6 +111,8 @@ def _declared_item(body, item: Layer, path: str) -> Member:
 def instantiate(ctx, layer: Layer, types: list[TensorType], span: Span, name: str) -> Instance:
     if isinstance(layer, MemberRef):
         layer = layer.layer
+    if isinstance(layer, FixedChoice):
+        return instantiate(ctx, layer.layer, types, span, f"{name}.{layer.index}")
     if isinstance(layer, OpLayer):
         return _instantiate_op(ctx, layer, types, span, name)
     if isinstance(layer, BlockLayer):
@@ -178,7 +183,7 @@ def _lift_block(layer: BlockLayer, need: NeedsConcrete) -> ChoiceLayer:
     options = tuple(
         BlockLayer(layer.ref, _substitute(layer.args, need.label, v), layer.span) for v in domain
     )
-    return ChoiceLayer(need.label, options, layer.span, )
+    return ChoiceLayer(need.label, options, layer.span, lifted=True)
 
 
 def _domain_in_args(args, label):
@@ -361,8 +366,10 @@ def _seq_output(layer: SeqLayer, insts, span):
 def _instantiate_choice(ctx, layer: ChoiceLayer, types, span, name) -> Instance:
     insts = []
     for i, option in enumerate(layer.options):
+        # a written choice's options live at name.i; a lifted one's at name, as when fixed
+        where = name if layer.lifted else f"{name}.{i}"
         with ctx.condition(layer.label, (i,)):
-            insts.append(instantiate(ctx, option, types, option.span, f"{name}.{i}"))
+            insts.append(instantiate(ctx, option, types, option.span, where))
     branches = tuple(
         Node(kind=inst.kind, name=str(i), op=inst.op, target=str(i), type=inst.out, body=inst.body,
              branches=inst.branches, label=inst.label, span=inst.member.span)

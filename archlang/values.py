@@ -83,6 +83,17 @@ class ChoiceLayer(Layer):
     label: str
     options: tuple[Layer, ...]
     span: Span
+    lifted: bool = False  # made from a value choice (``Dropout(p=choice(…))``), not written
+
+
+@dataclass(frozen=True, eq=False)
+class FixedChoice(Layer):
+    """Option ``index`` of a layer choice that an assignment fixed.  It is the option itself,
+    but the decisions inside it keep the labels they have in the space (``op.1.k``)."""
+
+    layer: Layer
+    index: int
+    span: Span
 
 
 @dataclass(eq=False)

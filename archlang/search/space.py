@@ -1,0 +1,190 @@
+"""``Space``: a space entry point of a spec, as a set of free decisions.
+
+    space = archlang.space("specs/spaces/nb201.arch", "NB201")
+    space.size()                          # exact, as a Python int
+    a = space.sample(seed=0)              # an Assignment: label -> option index, + the space's hash
+    model = space.fix_model(a)            # the concrete ir.Model
+    text = space.to_arch(a)               # a standalone .arch file of that architecture
+    b = space.mutate(a, rng)              # one active decision changed
+
+Assignments map a decision's label (the member path where it is made, or the label the
+author gave) to an option index; a ``choose(k, …)`` decision maps to k sorted candidate
+indices.  Only *active* decisions appear: a decision inside an option not taken has no value.
+Must not import a backend.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from archlang.errors import SpaceError, Span
+from archlang.ir import ChoiceDecl, Model
+from archlang.search.tree import Decision, Tree
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """Values of a space's active decisions, and the hash of the space they belong to."""
+
+    values: dict = field(hash=False)
+    space: str
+
+    def to_json(self) -> dict:
+        return {"space": self.space, "choices": {k: _jsonable(v) for k, v in sorted(self.values.items())}}
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Assignment":
+        if not isinstance(data, dict) or "choices" not in data or "space" not in data:
+            raise SpaceError("an assignment is a JSON object with 'space' and 'choices'", Span("<assignment>", 1, 1))
+        return cls({k: tuple(v) if isinstance(v, list) else v for k, v in data["choices"].items()}, data["space"])
+
+    def key(self) -> tuple:
+        return tuple(sorted((k, _jsonable(v) if not isinstance(v, list) else tuple(v)) for k, v in self.values.items()))
+
+
+def _jsonable(value):
+    return list(value) if isinstance(value, tuple) else value
+
+
+class Space:
+    """The free decisions of one space entry point, with counting, sampling and fixing."""
+
+    def __init__(self, program, name: str, params: dict | None = None, inputs: dict | None = None) -> None:
+        self.program = program
+        self.name = name
+        self.params = dict(params or {})
+        self.inputs = dict(inputs or {})
+        self.model: Model = program.elaborate(name, params=self.params, inputs=self.inputs)
+        self.decisions: tuple[ChoiceDecl, ...] = self.model.choices
+        self.tree = Tree(self.decisions)
+        self.hash = _space_hash(name, self.decisions)
+
+    # ---- counting and drawing
+    def size(self, unique: bool = False) -> int:
+        """The exact number of configurations (``unique``: distinct architectures)."""
+        if unique:
+            from archlang.search.hashing import unique_size
+
+            return unique_size(self)
+        return self.tree.size()
+
+    def sample(self, rng: random.Random | int | None = None, *, seed: int | None = None) -> Assignment:
+        """A configuration drawn uniformly: every configuration has probability 1 / size()."""
+        return Assignment(self.tree.sample(_rng(rng, seed)), self.hash)
+
+    def enumerate(self) -> Iterator[Assignment]:
+        """Every configuration once, lazily, in a stable order."""
+        for values in self.tree.enumerate():
+            yield Assignment(values, self.hash)
+
+    # ---- checking and fixing
+    def check(self, assignment: Assignment) -> Assignment:
+        """The assignment, if it is this space's and gives every active decision a valid value."""
+        if assignment.space != self.hash:
+            raise SpaceError(
+                f"this assignment was made for another version of space {self.name} "
+                f"(space hash {assignment.space[:12]}…, now {self.hash[:12]}…)", self.model.graph.span,
+            )
+        active = self.tree.active(assignment.values)
+        for decision in active:
+            self._check_value(decision, assignment.values.get(decision.label))
+        unknown = set(assignment.values) - {d.label for d in active}
+        if unknown:
+            raise SpaceError(f"the assignment sets decisions that are not active: {', '.join(sorted(unknown))}",
+                             self.model.graph.span)
+        return assignment
+
+    def _check_value(self, decision: Decision, value) -> None:
+        if value is None:
+            raise SpaceError(f"the assignment gives no value to decision '{decision.label}'", decision.decl.span)
+        try:
+            index = decision.index(value)
+        except (TypeError, ValueError):
+            index = -1
+        if not (isinstance(index, int) and 0 <= index < decision.arity) or decision.value(index) != value:
+            raise SpaceError(f"'{value}' is not an option of decision '{decision.label}'", decision.decl.span)
+
+    def fix_model(self, assignment: Assignment) -> Model:
+        """The concrete ir.Model the assignment selects."""
+        self.check(assignment)
+        return self.program.elaborate(self.name, params=self.params, inputs=self.inputs,
+                                      assignment=dict(assignment.values))
+
+    def to_arch(self, assignment: Assignment) -> str:
+        """A standalone .arch file of the architecture: it loads, checks and compiles alone."""
+        from archlang.search.to_arch import model_to_arch
+
+        header = (f"{self.name} from {self.program.file}, fixed by archlang\n"
+                  f"assignment: {assignment.dumps()}")
+        return model_to_arch(self.fix_model(assignment), header)
+
+    def fix(self, assignment: Assignment):
+        """An ordinary checked Program holding the architecture (from its .arch text)."""
+        from archlang.program import loads_program
+
+        return loads_program(self.to_arch(assignment), filename=f"{self.name}.fixed.arch")
+
+    # ---- local moves
+    def mutate(self, assignment: Assignment, rng: random.Random | int | None = None) -> Assignment:
+        """Change exactly one active decision to another of its options (its subtree resampled)."""
+        rng = _rng(rng, None)
+        values = dict(self.check(assignment).values)
+        movable = [d for d in self.tree.active(values) if d.arity > 1]
+        if not movable:
+            return assignment
+        decision = rng.choice(movable)
+        current = decision.index(values[decision.label])
+        index = rng.choice([i for i in range(decision.arity) if i != current])
+        for stale in _subtree_labels(decision, current):
+            values.pop(stale, None)
+        values[decision.label] = decision.value(index)
+        for child in decision.under(index):
+            self.tree._sample(child, rng, values)
+        return Assignment(values, self.hash)
+
+    def crossover(self, a: Assignment, b: Assignment, rng: random.Random | int | None = None) -> Assignment:
+        """Each root decision (with everything under it) from one parent or the other."""
+        rng = _rng(rng, None)
+        self.check(a), self.check(b)
+        values: dict = {}
+        for root in self.tree.roots:
+            parent = a if rng.random() < 0.5 else b
+            for decision in self.tree.active(parent.values):
+                if decision.label == root.label or decision.label in _subtree_labels(root, None):
+                    values[decision.label] = parent.values[decision.label]
+        return Assignment(values, self.hash)
+
+    def __repr__(self) -> str:
+        return f"<Space {self.name}: {len(self.decisions)} decisions, {self.size():,} configurations>"
+
+
+def _subtree_labels(decision: Decision, index: int | None) -> set[str]:
+    """Labels of the decisions under ``decision`` (under one option, or under all)."""
+    found: set[str] = set()
+    groups = [decision.under(index)] if index is not None else list(decision.children.values())
+    for group in groups:
+        for child in group:
+            found.add(child.label)
+            found |= _subtree_labels(child, None)
+    return found
+
+
+def _rng(rng, seed) -> random.Random:
+    if isinstance(rng, random.Random):
+        return rng
+    return random.Random(seed if seed is not None else rng)
+
+
+def _space_hash(name: str, decisions) -> str:
+    description = [name] + [
+        (d.label, d.kind, [str(o) for o in d.options], d.k, [[list(c) for c in conj] for conj in d.when])
+        for d in decisions
+    ]
+    return hashlib.sha256(json.dumps(description, default=str).encode()).hexdigest()
