@@ -1,7 +1,8 @@
 """Benchmark: `archlang check` on generated specs of 1,250 … 10,000 layers.
 
 Acceptance (issue 2): the 10,000-layer spec checks in under 2 s on the CI machine and memory
-grows linearly with spec size.  Each size is checked in a fresh subprocess (so grammar loading
+grows linearly with spec size.  Two ways of writing the layers are measured: one line per
+layer, and a member declaration plus a call per layer (twice the lines).  Each size is checked in a fresh subprocess (so grammar loading
 and imports are counted, as a user running the CLI sees them) several times; the median wall
 time and the peak RSS are reported.
 
@@ -30,9 +31,17 @@ print(code, elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
-def generate(layers: int) -> str:
-    """A deep MLP written out layer by layer: one member and one call per layer."""
+def generate(layers: int, style: str = "declared") -> str:
+    """A deep MLP written out layer by layer.
+
+    ``declared``: one member declaration and one call per layer (2 lines a layer);
+    ``inline``: one line a layer, ``x = Linear(64, 64)(x)`` (a member named after x each time).
+    """
     lines = ["model Deep() {", "    input x: [B, 64]"]
+    if style == "inline":
+        lines += [f"    x{i + 1} = Linear(64, 64)(x{i})" if i else "    x1 = Linear(64, 64)(x)" for i in range(layers)]
+        lines += [f"    return x{layers}", "}", ""]
+        return "\n".join(lines)
     for i in range(layers):
         lines.append(f"    fc{i} = Linear(64, 64)")
     for i in range(layers):
@@ -59,13 +68,15 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        print(f"{'layers':>7} {'lines':>7} {'median s':>9} {'min s':>7} {'peak RSS MiB':>13} {'MiB/1k layers':>14}")
-        for layers in SIZES:
-            path = Path(tmp) / f"deep{layers}.arch"
-            path.write_text(generate(layers))
-            median, fastest, rss_kib = measure(path, args.runs)
-            lines = 2 * layers + 4
-            print(f"{layers:>7} {lines:>7} {median:>9.2f} {fastest:>7.2f} {rss_kib / 1024:>13.1f} {rss_kib / 1024 / layers * 1000:>14.1f}")
+        print(f"{'style':>9} {'layers':>7} {'lines':>7} {'median s':>9} {'min s':>7} {'peak RSS MiB':>13}")
+        for style in ("inline", "declared"):
+            for layers in SIZES:
+                path = Path(tmp) / f"deep{layers}-{style}.arch"
+                text = generate(layers, style)
+                path.write_text(text)
+                median, fastest, rss_kib = measure(path, args.runs)
+                lines = text.count("\n")
+                print(f"{style:>9} {layers:>7} {lines:>7} {median:>9.2f} {fastest:>7.2f} {rss_kib / 1024:>13.1f}")
 
 
 if __name__ == "__main__":

@@ -144,3 +144,42 @@ OPS = [
     OpSpec("rearrange", "function", (Attr("pattern", "str"),), ("x",), _rearrange_infer,
            doc="einops.rearrange", extra_kwargs="axes"),
 ]
+
+
+def plan_rearrange(pattern: str, shape: tuple, axes: dict) -> tuple[list, list, list]:
+    """A checked rearrange as (split shape, permutation, output shape) for backends: reshape
+    the input to ``split``, permute, reshape to the output.  Sizes may be symbolic."""
+    left, right = parse_pattern(pattern)
+    sizes = dict(axes or {})
+    names: list[str] = []
+    dim = 0
+    for group in left:
+        if group == [ELLIPSIS]:
+            extra = len(shape) - (len(left) - 1)
+            for k in range(extra):
+                sizes[f"...{k}"] = shape[dim + k]
+                names.append(f"...{k}")
+            dim += extra
+            continue
+        unknown = [n for n in group if n not in sizes]
+        known = 1
+        for n in group:
+            if n in sizes:
+                known = known * sizes[n]
+        if unknown:
+            sizes[unknown[0]] = dims.exact_div(shape[dim], known)
+        names.extend(group)
+        dim += 1
+    ellipsis = [n for n in names if n.startswith("...")]
+    order, out = [], []
+    for group in right:
+        members = ellipsis if group == [ELLIPSIS] else group
+        order.extend(members)
+        if group == [ELLIPSIS]:
+            out.extend(sizes[n] for n in members)
+        else:
+            size = 1
+            for n in members:
+                size = size * sizes[n]
+            out.append(dims.simplify(size))
+    return [sizes[n] for n in names], [names.index(n) for n in order], out

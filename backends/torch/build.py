@@ -19,7 +19,9 @@ from archlang import dims
 from archlang.errors import ArchError, SpaceError
 from archlang.ir import Graph, Member, Model, Node
 
-from .functions import FUNCTIONS, MAKES_TENSORS, rearrange_plan
+from archlang.ops.rearrange import plan_rearrange
+
+from .functions import FUNCTIONS, MAKES_TENSORS
 from .layers import make_layer, make_parameter
 
 
@@ -173,7 +175,7 @@ class _ForwardBuilder:
         attrs = node.attrs
         if node.op == "rearrange":  # parse the pattern here, not at every call
             x_type = self._type_of(node.inputs[0])
-            split, permutation, shape = rearrange_plan(attrs["pattern"], x_type.shape, attrs.get("axes") or {})
+            split, permutation, shape = plan_rearrange(attrs["pattern"], x_type.shape, attrs.get("axes") or {})
             attrs = {"split": split, "permutation": permutation, "shape": shape}
         kwargs = {k: self.runtime(v, node) for k, v in attrs.items()}
         if node.op in MAKES_TENSORS and node.op != "const" and self.first_input is not None:

@@ -123,48 +123,6 @@ def sdpa(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scal
                                           is_causal=is_causal, scale=scale, **kwargs)
 
 
-def rearrange_plan(pattern: str, shape: tuple, axes: dict) -> tuple[list, list, list]:
-    """einops' rearrange as reshape → permute → reshape, planned once from the IR's input
-    shape (sizes may be symbolic; the caller resolves them at run time)."""
-    from archlang import dims
-    from archlang.ops.rearrange import ELLIPSIS, parse_pattern
-
-    left, right = parse_pattern(pattern)
-    sizes = dict(axes or {})
-    names: list[str] = []
-    dim = 0
-    for group in left:
-        if group == [ELLIPSIS]:
-            extra = len(shape) - (len(left) - 1)
-            for k in range(extra):
-                sizes[f"...{k}"] = shape[dim + k]
-                names.append(f"...{k}")
-            dim += extra
-            continue
-        unknown = [n for n in group if n not in sizes]
-        known = 1
-        for n in group:
-            if n in sizes:
-                known = known * sizes[n]
-        if unknown:
-            sizes[unknown[0]] = dims.exact_div(shape[dim], known)
-        names.extend(group)
-        dim += 1
-    ellipsis = [n for n in names if n.startswith("...")]
-    order, out = [], []
-    for group in right:
-        members = ellipsis if group == [ELLIPSIS] else group
-        order.extend(members)
-        if group == [ELLIPSIS]:
-            out.extend(sizes[n] for n in members)
-        else:
-            size = 1
-            for n in members:
-                size = size * sizes[n]
-            out.append(dims.simplify(size))
-    return [sizes[n] for n in names], [names.index(n) for n in order], out
-
-
 def rearrange(x, split, permutation, shape):
     return x.reshape(tuple(split)).permute(tuple(permutation)).reshape(tuple(shape))
 
