@@ -35,7 +35,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from archlang.errors import Span
+from archlang.errors import Span, SpaceError
 from archlang.types import ParamSpec, TensorType
 
 NodeKind = Literal["input", "op", "call", "choice", "output"]
@@ -182,6 +182,17 @@ class Model(IRModel):
     @property
     def is_concrete(self) -> bool:
         return not self.choices
+
+    def require_concrete(self) -> None:
+        """Raise a located SpaceError naming the free choices, if there are any."""
+        if not self.choices:
+            return
+        labels = ", ".join(c.label for c in self.choices[:8]) + (" …" if len(self.choices) > 8 else "")
+        plural = "s" if len(self.choices) != 1 else ""
+        raise SpaceError(
+            f"{self.kind} {self.name} has {len(self.choices)} free choice{plural} ({labels}); fix them "
+            "first (archlang sample, or an assignment)", self.choices[0].span,
+        )
 
 
 Member.model_rebuild()

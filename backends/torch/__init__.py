@@ -5,6 +5,6 @@
 Reads only the IR (archlang.ir, archlang.dims, archlang.errors); never another backend.
 """
 
-from .build import build_module, require_concrete
+from .build import build_module
 
-__all__ = ["build_module", "require_concrete"]
+__all__ = ["build_module"]

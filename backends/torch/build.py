@@ -16,7 +16,7 @@ import torch
 from torch import fx, nn
 
 from archlang import dims
-from archlang.errors import ArchError, SpaceError
+from archlang.errors import ArchError
 from archlang.ir import Graph, Member, Model, Node
 
 from archlang.ops.rearrange import plan_rearrange
@@ -27,22 +27,11 @@ from .layers import make_layer, make_parameter
 
 def build_module(model: Model, seed: int | None = None) -> nn.Module:
     """The nn.Module of a concrete model; ``seed`` makes initialisation reproducible."""
-    require_concrete(model)
+    model.require_concrete()
     with torch.random.fork_rng(devices=[]):
         if seed is not None:
             torch.manual_seed(seed)
         return _Builder().graph_module(model.graph, model.name)
-
-
-def require_concrete(model: Model) -> None:
-    if not model.choices:
-        return
-    labels = ", ".join(c.label for c in model.choices[:8]) + (" …" if len(model.choices) > 8 else "")
-    raise SpaceError(
-        f"{model.kind} {model.name} has {len(model.choices)} free choice"
-        f"{'s' if len(model.choices) != 1 else ''} ({labels}); fix them before compiling "
-        "(archlang sample, or an assignment)", model.choices[0].span,
-    )
 
 
 class _Builder:
