@@ -69,6 +69,29 @@ def count_params(graph: Graph):
     return dims.simplify(total)
 
 
+def state_dict_entries(graph: Graph, prefix: str = "") -> list[tuple[str, object]]:
+    """``[(key, ParamSpec)]`` as PyTorch orders a state dict: a module's own parameters (bare
+    ``Parameter`` members) first, then each child in declaration order."""
+    bare = [(name, m) for name, m in graph.members if _is_bare_parameter(m)]
+    entries = [(prefix + name, m.params[0]) for name, m in bare]
+    for name, member in graph.members:
+        if not _is_bare_parameter(member):
+            entries += _member_entries(member, prefix + name)
+    return entries
+
+
+def _member_entries(member: Member, path: str) -> list:
+    if member.kind == "layer":
+        return [(f"{path}.{p.name}" if p.name else path, p) for p in member.params]
+    if member.kind == "block":
+        return state_dict_entries(member.graph, path + ".")
+    return [e for name, child in member.members for e in _member_entries(child, f"{path}.{name}")]
+
+
+def _is_bare_parameter(member: Member) -> bool:
+    return member.kind == "layer" and len(member.params) == 1 and member.params[0].name == ""
+
+
 def member_params(member: Member):
     if member.kind == "layer":
         return sum((p.numel() for p in member.params if not p.buffer), 0)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import archlang
+from archlang.summarize import state_dict_entries
 from archlang import dims
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,19 +24,6 @@ REFERENCE = Path("/work/shared/reference/torchvision_state_dicts.json")
 
 # ---- a small IR walker -------------------------------------------------------------------
 
-
-def state_dict(members, prefix: str = ""):
-    """[(key, ParamSpec)] in member order: a layer's params, a block's / sequence's / choice's children."""
-    entries = []
-    for name, member in members:
-        path = prefix + name
-        if member.kind == "layer":
-            entries += [(f"{path}.{p.name}" if p.name else path, p) for p in member.params]
-        elif member.kind == "block":
-            entries += state_dict(member.graph.members, path + ".")
-        else:  # sequential or choice
-            entries += state_dict(member.members, path + ".")
-    return entries
 
 
 def tied_keys(graph, prefix: str = "") -> set[str]:
@@ -50,7 +38,7 @@ def tied_keys(graph, prefix: str = "") -> set[str]:
 def parameter_count(model) -> int:
     tied = tied_keys(model.graph)
     total = 0
-    for key, spec in state_dict(model.graph.members):
+    for key, spec in state_dict_entries(model.graph):
         if not spec.buffer and key not in tied:
             total = total + spec.numel()
     return dims.simplify(total)
@@ -82,7 +70,7 @@ def _reference(name: str) -> dict:
 
 def test_vit_b_16_state_dict_matches_torchvision_exactly(vit_b_16):
     reference = _reference("vit_b_16")["state_dict"]
-    ours = [[key, list(spec.shape), spec.dtype] for key, spec in state_dict(vit_b_16.graph.members)]
+    ours = [[key, list(spec.shape), spec.dtype] for key, spec in state_dict_entries(vit_b_16.graph)]
     assert [k for k, _, _ in ours] == [k for k, _, _ in reference]  # names and order first
     assert ours == reference
 
@@ -117,7 +105,7 @@ def test_vit_rejects_a_patch_size_that_does_not_divide_the_image(vit):
 def test_vit_tiny(vit):
     tiny = vit.elaborate("ViT_Tiny")
     assert shape_of(tiny) == "float32[B, 10]"
-    keys = [key for key, _ in state_dict(tiny.graph.members)]
+    keys = [key for key, _ in state_dict_entries(tiny.graph)]
     assert keys[:4] == ["class_token", "conv_proj.weight", "conv_proj.bias", "encoder.pos_embedding"]
     assert "encoder.layers.encoder_layer_1.mlp.3.bias" in keys
     assert keys[-2:] == ["heads.head.weight", "heads.head.bias"]
@@ -153,7 +141,7 @@ def test_gpt2_output_shape(gpt, gpt2):
 
 
 def test_gpt2_state_dict_names(gpt2):
-    keys = dict(state_dict(gpt2.graph.members))
+    keys = dict(state_dict_entries(gpt2.graph))
     assert list(keys)[:2] == ["wte.weight", "wpe.weight"]
     assert list(keys.values())[0].shape == (50257, 768)
     assert keys["h.11.attn.c_attn.weight"].shape == (2304, 768)

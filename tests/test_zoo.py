@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 import archlang
+from archlang.summarize import state_dict_entries
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = ROOT / "specs"
@@ -94,19 +95,6 @@ def programs():
     return get
 
 
-def state_dict(members, prefix: str = ""):
-    """[(key, ParamSpec)] in member order (as tests/test_transformer_specs.py walks the IR)."""
-    entries = []
-    for name, member in members:
-        path = prefix + name
-        if member.kind == "layer":
-            entries += [(f"{path}.{p.name}" if p.name else path, p) for p in member.params]
-        elif member.kind == "block":
-            entries += state_dict(member.graph.members, path + ".")
-        else:
-            entries += state_dict(member.members, path + ".")
-    return entries
-
 
 def _reference(name: str) -> dict:
     if not REFERENCE.exists():
@@ -164,7 +152,7 @@ def test_mobilenet_v2_state_dict_is_torchvisions(programs):
     reference = _reference("mobilenet_v2")
     program = programs("vision/mobilenet.arch")
     model = program.elaborate("MobileNetV2")
-    ours = [[key, list(spec.shape), spec.dtype] for key, spec in state_dict(model.graph.members)]
+    ours = [[key, list(spec.shape), spec.dtype] for key, spec in state_dict_entries(model.graph)]
     assert [k for k, _, _ in ours] == [k for k, _, _ in reference["state_dict"]]  # names and order first
     assert ours == reference["state_dict"]
     with torch.device("meta"):
@@ -191,7 +179,7 @@ def test_published_macs(programs, name):
 
 
 def test_efficientnet_b0_is_torchvisions_layout(programs):
-    keys = dict(state_dict(programs("vision/efficientnet.arch").elaborate("EfficientNetB0").graph.members))
+    keys = dict(state_dict_entries(programs("vision/efficientnet.arch").elaborate("EfficientNetB0").graph))
     assert keys["features.0.0.weight"].shape == (32, 3, 3, 3)
     assert keys["features.1.0.block.0.0.weight"].shape == (32, 1, 3, 3)       # t = 1: no expansion
     assert keys["features.1.0.block.1.fc1.weight"].shape == (8, 32, 1, 1)     # SE: input_channels // 4
@@ -203,7 +191,7 @@ def test_efficientnet_b0_is_torchvisions_layout(programs):
 
 def test_mobilenet_v3_large_is_torchvisions_layout(programs):
     model = programs("vision/mobilenet.arch").elaborate("MobileNetV3Large")
-    keys = dict(state_dict(model.graph.members))
+    keys = dict(state_dict_entries(model.graph))
     assert keys["features.4.block.2.fc1.weight"].shape == (24, 72, 1, 1)      # _make_divisible(72 // 4, 8)
     assert keys["features.16.0.weight"].shape == (960, 160, 1, 1)
     assert keys["classifier.0.weight"].shape == (1280, 960)
