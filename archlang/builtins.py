@@ -42,6 +42,8 @@ def _describe_object(value) -> str:
     if kind == "MemberRef":
         return f"layer '{value.path}'"
     if kind == "TensorVal":
+        if isinstance(value.type, tuple):  # a multi-output op's result, not yet unpacked
+            return f"{len(value.type)} tensors"
         return f"tensor {value.type}"
     if kind == "BlockRef":
         return f"block {value.definition.name}"
@@ -61,9 +63,12 @@ def b_range(*args):
     if len(args) == 1 and _is_choice_size(args[0]):
         return _searched_range(args[0])
     ints = [_int(a, "range argument") for a in args]
+    if len(ints) == 3 and ints[2] == 0:
+        raise OpError("range step must not be zero")
     r = range(*ints)
-    if len(r) > LIMITS.max_repeat:
-        raise OpLimit(f"range of {len(r):,} elements exceeds the limit of {LIMITS.max_repeat:,}")
+    count = r.stop - r.start if r.step == 1 else (r.stop - r.start + r.step - (1 if r.step > 0 else -1)) // r.step
+    if count > LIMITS.max_repeat:  # computed: len() itself overflows past 2**63 elements
+        raise OpLimit(f"range of {count:,} elements exceeds the limit of {LIMITS.max_repeat:,}")
     return list(r)
 
 

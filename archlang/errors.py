@@ -86,13 +86,18 @@ class ArchError(Exception):
     def collect(cls, errors: list["ArchError"]) -> "ArchError":
         """Merge several independent errors into one that reports them all."""
         assert errors
+        if len(errors) == 1:  # one error keeps its kind (ShapeError, LimitError …)
+            return errors[0]
         merged = ArchErrors(errors[0].message, errors[0].span)
         merged.diagnostics = [d for e in errors for d in e.diagnostics]
+        merged.errors = [leaf for e in errors for leaf in getattr(e, "errors", (e,))]
         return merged
 
 
 class ArchErrors(ArchError):
-    """Several independent errors reported in one run."""
+    """Several independent errors reported in one run; ``errors`` lists them, each of its own kind."""
+
+    errors: list[ArchError]
 
 
 class ParseError(ArchError):

@@ -9,7 +9,7 @@ backend.
 from __future__ import annotations
 
 from archlang import dims, ops
-from archlang.ir import Graph, Member, Model, Node
+from archlang.ir import BlockName, Graph, Member, Model, Node
 from archlang.types import TensorType
 
 
@@ -62,21 +62,26 @@ class _Printer:
         member = graph.member(node.target.split(".")[0]) if node.target else None
         member = _descend(member, node.target) if member else None
         full = f"{path}.{node.target}" if path else node.target
-        repeat = "" if node.repeat == 1 else f" ×{dims.to_str(node.repeat)}"
+        count = dims.to_str(node.repeat)
+        repeat = "" if node.repeat == 1 else f" ×({count})" if " " in count else f" ×{count}"
         if node.kind == "choice":
-            self.lines.append(head + f"choice {node.target} [{node.label}] ({_inputs(node)}) {{")
+            self.lines.append(head + f"choice {node.target} [{node.label}] ({_inputs(node)}){repeat} {{")
             for branch in node.branches:
                 alt = member.member(branch.target) if member else None
                 self.alternative(branch, alt, full, depth + 1)
             self.lines.append("  " * depth + "}")
             return
-        text = head + f"{node.target} {_describe_member(member, node)}(%{', %'.join(node.inputs)}){repeat}"
+        text = head + f"{node.target} {_describe_member(member, node)}({_inputs(node)}){repeat}"
         self.body(text, node.body, full, depth)
 
     def alternative(self, branch: Node, member: Member | None, path: str, depth: int) -> None:
         text = "  " * depth + f"[{branch.target}]: {_type(branch.type)} = {_describe_member(member, branch)}"
-        if branch.kind == "choice":
-            self.lines.append(text + " (nested choice)")
+        if branch.kind == "choice":  # a choice among choices: its alternatives, nested
+            self.lines.append(text + f" [{branch.label}] {{")
+            for sub in branch.branches:
+                alt = member.member(sub.target) if member else None
+                self.alternative(sub, alt, f"{path}.{branch.target}", depth + 1)
+            self.lines.append("  " * depth + "}")
             return
         self.body(text, branch.body, f"{path}.{branch.target}", depth)
 
@@ -144,6 +149,8 @@ def _value(value) -> str:
         return "true" if value else "false"
     if value is None:
         return "none"
+    if isinstance(value, BlockName):
+        return str(value)
     if isinstance(value, str):
         return f'"{value}"'
     if isinstance(value, (list, tuple)):

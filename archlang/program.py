@@ -23,7 +23,7 @@ from archlang.builtins import describe
 from archlang.errors import (
     ArchError, ArchImportError, ArchNameError, ArchTypeError, Span,
 )
-from archlang.evaluate import is_int, is_number
+from archlang.evaluate import NeedsConcrete, is_int, is_number
 from archlang.ir import Model
 from archlang.sources import register_source
 from archlang.values import BlockRef, ChoiceValue, ImportedModule, Layer, OpRef, Poison
@@ -89,6 +89,8 @@ class Unit:
         try:
             holder = ast.BlockDef("block", f"let {name}", (), None, (), None, let.span)
             value = Body(Context(), BlockRef(holder, self), {}).eval(let.value)
+        except NeedsConcrete as need:
+            raise need.error() from None
         finally:
             self._evaluating.discard(name)
         if isinstance(value, Layer) or type(value).__name__ == "TensorVal":
@@ -255,13 +257,15 @@ def _complete(ref: BlockRef, given: dict, span: Span, arg_spans) -> dict:
 
     bound: dict[str, Any] = {}
     for param in ref.definition.params:
+        where = arg_spans.get(param.name, span)
         if param.name in given:
             value = given[param.name]
         elif param.default is not None:
             value = Body(Context(), ref, dict(bound)).eval(param.default)
+            where = param.default.span  # a default of the wrong type is the definition's fault
         else:
             raise ArchTypeError(f"{ref.definition.name} is missing argument '{param.name}'", span)
-        check_type(param, value, ref.definition.name, arg_spans.get(param.name, span))
+        check_type(param, value, ref.definition.name, where)
         bound[param.name] = value
     return bound
 
@@ -367,6 +371,20 @@ class Program:
 
     def __repr__(self) -> str:
         return f"<Program {self.file}: models={self.models} spaces={self.spaces} blocks={self.blocks}>"
+
+    def _repr_svg_(self) -> str | None:
+        """Jupyter shows a loaded program as the diagram of its first model or space (None,
+        so the text repr is shown instead, when it has none or Graphviz's `dot` is missing)."""
+        from archlang.api import render_svg
+        from archlang.backends.graphviz import RenderError
+
+        entries = [name for name, d in self.unit.definitions.items() if d.kind in ("model", "space")]
+        if not entries:
+            return None
+        try:
+            return render_svg(self, entries[0])
+        except RenderError:
+            return None
 
 
 def _root_of(path: Path | None) -> Path | None:

@@ -69,6 +69,12 @@ def _check_body_shape(definition: ast.BlockDef) -> list[ArchError]:
     for stmt in _nested_statements(definition.body):
         if isinstance(stmt, ast.Input):
             errors.append(ArchTypeError("inputs are declared at the top level of a block body", stmt.span))
+    seen: set[str] = set()
+    for stmt in definition.body:
+        if isinstance(stmt, ast.Input):
+            if stmt.name in seen:
+                errors.append(ArchNameError(f"input '{stmt.name}' is declared twice", stmt.span))
+            seen.add(stmt.name)
     if not any(isinstance(s, ast.Return) for s in _all_statements(definition.body)):
         errors.append(ArchTypeError(f"{definition.kind} {definition.name} never returns a value", definition.span))
     return errors

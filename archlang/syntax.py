@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast as pyast
 import threading
+import warnings
 from functools import lru_cache
 from importlib import resources
 
@@ -132,6 +133,8 @@ def _cache_file() -> str | bool:
 
 def parse(text: str, file: str = "<string>") -> ast.Module:
     """Parse ``text`` into an AST.  Raises ParseError / LimitError, located in ``file``."""
+    if text.startswith("\ufeff"):  # a byte-order mark some editors write: not part of the spec
+        text = text[1:]
     with _lock:
         _postlex.file = file
         _TO_AST.reset(file)
@@ -174,10 +177,17 @@ def _error_position(exc: UnexpectedInput, text: str) -> tuple[int, int]:
     return exc.line if exc.line > 0 else 1, exc.column if exc.column > 0 else 1
 
 
-def _unquote(literal: str) -> str:
+def _unquote(literal: Token) -> str:
     # The STRING terminal only admits Python-compatible string literals, so literal_eval
-    # cannot run code here: it only decodes escapes.
-    return pyast.literal_eval(literal)
+    # cannot run code here: it only decodes escapes.  Unknown escapes (`"\d"`) stay as written,
+    # silently; malformed ones (`"\x1"`, `"\N{nope}"`) are the author's syntax error.
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return pyast.literal_eval(literal)
+    except (SyntaxError, ValueError) as exc:
+        reason = getattr(exc, "msg", None) or str(exc)
+        raise ParseError(f"bad escape in string literal: {reason}", _token_span(_TO_AST.file, literal)) from None
 
 
 def _start_of(item) -> tuple[int, int] | None:
