@@ -532,7 +532,8 @@ class Body(Evaluator):
         tensors: dict[str, Any] = {}
         attrs_pos = []
         for value in args:
-            if _is_tensorish(value) and len(tensors) < len(names):
+            empty_list = spec.variadic and isinstance(value, (list, tuple)) and not value
+            if (_is_tensorish(value) or empty_list) and len(tensors) < len(names):
                 tensors[names[len(tensors)]] = value
             elif isinstance(value, TensorVal):  # not an attribute: say so, not "bad attribute value"
                 if spec.variadic:

@@ -74,7 +74,8 @@ def test_check_shape_error_is_located_with_caret_and_chain(tmp_path, capsys):
     code, out, err = run(["check", str(path)], capsys)
     assert code == 1 and out == ""
     lines = err.splitlines()
-    assert lines[0] == f"{path}:5:12: error: Conv2d expects 64 input channels, got input float32[B, 32, 32, 32]"
+    assert lines[0] == (f"{path}:5:12: error: Conv2d expects 64 input channels, got input "
+                        "float32[B, 32, 32, 32] (expected [B, 64, 32, 32])")
     assert lines[1] == "      return conv2(conv1(x))"
     assert lines[2] == "             ^~~~~~~~~~~~~~~"
     assert lines[3] == "  note: in Net › conv2"

@@ -474,9 +474,10 @@ ERROR_CASES = [
     ("Conv2d", [64, 64, 3], {}, [(B, 32, 56, 56)],
      "Conv2d expects 64 input channels, got input float32[B, 32, 56, 56]", "x"),
     ("Conv2d", [C, 64, 3], {}, [(B, 32, 56, 56)],
-     "Conv2d expects C input channels, got input float32[B, 32, 56, 56] (cannot prove 32 == C)", "x"),
+     "Conv2d expects C input channels, got input float32[B, 32, 56, 56] (expected [B, C, 56, 56]) "
+     "(cannot prove 32 == C)", "x"),
     ("Conv2d", [5, 64, 3], {}, [(B, k, 56, 56)],
-     "Conv2d expects 5 input channels, got input float32[B, k, 56, 56] (when k=3)", "x"),
+     "Conv2d expects 5 input channels, got input float32[B, k, 56, 56] (expected [B, 5, 56, 56]) (when k=3)", "x"),
     ("Conv2d", [3, 8, 5], {}, [(1, 3, 4, 4)],
      "Conv2d output would have size 0 in spatial dim 0: input float32[1, 3, 4, 4] is too small for kernel 5", "x"),
     ("Conv2d", [3, 8, 3], {}, [(3, 8)], "Conv2d expects a 3 or 4-D input ([N,] C, H, W), got float32[3, 8]", "x"),

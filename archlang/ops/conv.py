@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from archlang import dims
 from archlang.ops._shape import (
-    check_positive, check_rank, divide, expect_equal, fail, numel, require_float, tensor,
+    check_positive, check_rank, divide, expect_equal, fail, numel, require_float, shape_str, tensor,
 )
 from archlang.ops._spec import Attr, OpSpec
 from archlang.types import ParamSpec
@@ -66,10 +66,18 @@ def _check_input(op: str, n: int, a: dict, x) -> int:
     c_axis = x.rank - n - 1
     expect_equal(
         x.shape[c_axis], a["in_channels"],
-        lambda: f"{op} expects {dims.to_str(a['in_channels'])} input channels, got input {x}",
+        lambda: f"{op} expects {dims.to_str(a['in_channels'])} input channels, got input {x} "
+        f"(expected {_expected_layout(n, x, a['in_channels'])})",
         arg="x",
     )
     return c_axis
+
+
+def _expected_layout(n: int, x, channels) -> str:
+    """The input shape the layer wants, written over the given one: [B, 64, H, W]."""
+    shape = list(x.shape)
+    shape[x.rank - n - 1] = channels
+    return shape_str(shape)
 
 
 def _conv_padding(op: str, a: dict, n: int) -> tuple:
