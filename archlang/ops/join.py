@@ -75,12 +75,22 @@ def _even_pieces(op: str, x, d: int, n, size) -> list:
     if type(n) is int and type(size) is int:
         if size < 1:
             fail(f"{op}: piece size must be positive, got {size}", "split_size_or_sections")
+        _bounded(op, -(-n // size))
         return [size] * (n // size) + ([n % size] if n % size else []) or [n]
     count = dims.exact_div(n, size)
     if type(count) is not int:
         fail(f"{op}: cannot split dim {d} of {x} (size {dims.to_str(n)}) into a known number of "
              f"pieces of size {dims.to_str(size)}; give explicit sections")
+    _bounded(op, count)
     return [size] * count
+
+
+def _bounded(op: str, pieces: int) -> None:
+    """Every piece is a tensor in the IR: a huge count would exhaust memory."""
+    from archlang.limits import LIMITS
+
+    if pieces > LIMITS.max_repeat:
+        fail(f"{op} makes {pieces:,} pieces; the limit is {LIMITS.max_repeat:,}", "split_size_or_sections")
 
 
 def _chunk_infer(a: dict, inputs: list):
