@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import math
 from typing import Any
 
 from archlang import ast, dims, ops
@@ -517,8 +518,6 @@ class Body(Evaluator):
         return self.emit_op(spec.name, tensors, attrs, expr.span, arg_spans=_arg_spans(expr), attr_args=True)
 
     def _numeric_function(self, spec, args, expr):
-        import math
-
         numeric = {"sqrt": math.sqrt, "exp": math.exp, "rsqrt": lambda v: 1 / math.sqrt(v)}
         if spec.name in numeric and len(args) == 1 and is_number(args[0]) and not isinstance(args[0], dims.Expr):
             try:

@@ -282,15 +282,15 @@ def _instantiate_seq(ctx, layer: SeqLayer, types, span, name) -> Instance:
         raise ArchTypeError(f"a Sequential is applied to one tensor, got {len(types)}", span)
     nodes = [Node(kind="input", name="x", target="x", type=types[0], span=layer.span)]
     members: list[tuple[str, Member]] = []
-    current = nodes[0]
+    current = types[0]
     insts = []
     for i, item in enumerate(layer.items):
         child = f"{layer.prefix}{i}"
         with _item_condition(ctx, layer.count, i):
-            inst = instantiate(ctx, item, [current.type], item.span, f"{name}.{child}")
+            inst = instantiate(ctx, item, [current], item.span, f"{name}.{child}")
         members.append((child, inst.member))
-        insts.append((i, inst, current.type))
-        current = _TypeOnly(inst.out)
+        insts.append((i, inst, current))
+        current = inst.out
     body_nodes = _rolled_nodes(ctx, layer, insts, nodes[0], span)
     out_type = _seq_output(layer, insts, span)
     output = Node(kind="output", name="output", inputs=(body_nodes[-1].name,), type=out_type, span=layer.span)
@@ -307,11 +307,6 @@ def _item_condition(ctx, count, index: int):
 
     condition = count_condition(ctx, count, index) if count is not None else None
     return ctx.condition(*condition) if condition else contextlib.nullcontext()
-
-
-class _TypeOnly:
-    def __init__(self, type_):
-        self.type = type_
 
 
 def _rolled_nodes(ctx, layer: SeqLayer, insts, first: Node, span) -> list[Node]:
