@@ -308,3 +308,10 @@ def test_sequence_items_applied_one_by_one_are_built_from_their_applications():
     module = archlang.to_torch(ITEMWISE)
     assert list(module.state_dict()) == ["ts.0.fc.weight", "ts.0.fc.bias", "ts.1.fc.weight", "ts.1.fc.bias"]
     assert module(torch.randn(2, 4), torch.randn(2, 8)).shape == (2, 4)
+
+
+def test_sizes_that_are_expressions_are_computed_at_run_time():
+    spec = "model M() {\n  input x: [B, 4, T]\n  y = x[:, :, :T - 1]\n  return y.reshape([B, 4 * (T - 1)])\n}"
+    module = archlang.to_torch(spec)
+    assert module(torch.randn(2, 4, 7)).shape == (2, 24)
+    assert module(torch.randn(3, 4, 5)).shape == (3, 16)

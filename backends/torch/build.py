@@ -220,7 +220,9 @@ class _ForwardBuilder:
         env = {n: self._size_node(n) for n in names}
         if len(names) == 1 and _bare_symbol(expr) == names[0]:
             return env[names[0]]
-        return self.g.call_function(_evaluate, (expr, env))
+        key = dims.to_str(expr)  # generated code can hold a string, not an Expr object
+        _EXPRESSIONS[key] = expr
+        return self.g.call_function(_evaluate, (key, env))
 
     def _size_node(self, name: str) -> fx.Node:
         if name not in self.size_nodes:
@@ -230,8 +232,11 @@ class _ForwardBuilder:
         return self.size_nodes[name]
 
 
-def _evaluate(expr, env):
-    return dims.evaluate(expr, env)
+_EXPRESSIONS: dict[str, dims.Expr] = {}  # size expressions the generated code evaluates, by text
+
+
+def _evaluate(key: str, env: dict) -> int:
+    return dims.evaluate(_EXPRESSIONS[key], env)
 
 
 def _bare_symbol(d) -> str | None:
