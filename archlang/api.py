@@ -1,10 +1,11 @@
 """The small Python API shared by every backend entry point: turning "a spec" (a path, spec
 text or a loaded Program) and a model name into an elaborated, checked ``ir.Model``, and the
-lazily imported backend calls (``to_torch``).  Importing this module imports no backend.
+lazily imported backend calls (``to_torch``, ``render``).  Importing this module imports no backend.
 """
 
 from __future__ import annotations
 
+import types
 from pathlib import Path
 
 from archlang.errors import ArchNameError, Span
@@ -80,11 +81,12 @@ def _onnx_weights(ir_model: Model, weights, seed: int | None) -> dict:
 
         weights = build_module(ir_model, seed=seed).state_dict()
     elif isinstance(weights, (str, Path)):
-        weights = _load_weights(Path(weights))
+        weights = load_weights(Path(weights))
     return {key: _as_numpy(value) for key, value in weights.items()}
 
 
-def _load_weights(path: Path) -> dict:
+def load_weights(path: Path) -> dict:
+    """A state dict from a ``.safetensors`` file or a ``.pt`` file (``weights_only=True``)."""
     if path.suffix == ".safetensors":
         from safetensors.numpy import load_file
 
@@ -111,3 +113,54 @@ def space(source, name: str | None = None, *, inputs: dict | None = None, **para
             raise ArchNameError(f"{program.file} defines {len(program.spaces)} spaces; name one", Span(program.file, 1, 1))
         name = program.spaces[0]
     return Space(program, name, params=params, inputs=inputs)
+
+
+def render(source, model: str | None = None, *, path=None, format: str | None = None, depth: int | None = None,
+           expand: bool = False, direction: str = "TB", inputs: dict | None = None, **params) -> str:
+    """The DOT source of ``model``'s diagram; with ``path`` also writes it (.svg/.png/.pdf via
+    Graphviz's ``dot``, .dot as is; ``format`` overrides the suffix).  ``depth`` collapses
+    blocks below that level, ``expand`` draws every repetition of a rolled run."""
+    from archlang.backends.graphviz import RenderOptions, to_dot, write_diagram
+
+    options = RenderOptions(depth=depth, expand=expand, direction=direction)
+    text = to_dot(elaborate(source, model, inputs=inputs, **params), options)
+    if path is not None:
+        write_diagram(text, path, format)
+    return text
+
+
+def render_svg(source, model: str | None = None, **kwargs) -> str:
+    """The diagram of ``model`` as SVG text (needs Graphviz's ``dot``; RenderError without it)."""
+    from archlang.backends.graphviz import pipe
+
+    return pipe(render(source, model, **kwargs), "svg").decode("utf-8")
+
+
+def search(space, objective, **options):
+    """Search ``space`` (a ``Space``, or a spec whose only space it is) for architectures that
+    optimise ``objective``: a callable, or the name(s) of built-in objectives
+    (``"accuracy"``, ``["accuracy", "params"]``; see ``archlang.objectives``).  Options and the
+    objective protocol: ``archlang.search.engine.search``.  Returns an
+    ``archlang.search.study.Study``."""
+    from archlang.search import Space
+    from archlang.search.engine import search as run
+
+    if not isinstance(space, Space):
+        space = _space(space)
+    if isinstance(objective, str) or (isinstance(objective, (list, tuple)) and objective
+                                      and all(isinstance(o, str) for o in objective)):
+        from archlang import objectives
+
+        objective = objectives.combine([objective] if isinstance(objective, str) else list(objective))
+    return run(space, objective, **options)
+
+
+_space = space
+
+
+class SearchPackage(types.ModuleType):
+    """The class of the package ``archlang.search``: it is also the function ``search`` above,
+    so ``archlang.search(space, objective, …)`` and ``archlang.search.engine`` both work."""
+
+    def __call__(self, space, objective, **options):
+        return search(space, objective, **options)

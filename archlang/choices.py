@@ -148,11 +148,14 @@ def _assigned_index(ctx, label: str, n: int, expr) -> int:
 
 
 def choose_builtin(body, args, kwargs, expr):
-    """``choose(k, [a, b, c])``: k of the candidate tensors (unordered), e.g. a DARTS node's inputs."""
+    """``choose(k, [a, b, c])``: k of the candidate tensors (unordered), e.g. a DARTS node's inputs;
+    or k of constant candidates (``choose(2, range(4))``), a value choice among the subsets."""
     label = choice_label(body, {"label": kwargs.pop("label")} if "label" in kwargs else {}, expr)
     if kwargs or len(args) != 2:
         raise ArchTypeError("choose takes k and a list of tensors: choose(2, [a, b, c])", expr.span)
     k, candidates = args
+    if isinstance(candidates, (list, tuple)) and candidates and not any(isinstance(c, TensorVal) for c in candidates):
+        return _choose_values(body, label, k, list(candidates), expr)
     _check_choose(k, candidates, expr)
     names = tuple(c.ref for c in candidates)
     _record(body.ctx, ChoiceDecl(label=label, kind="subset", options=names, k=k,
@@ -163,6 +166,27 @@ def choose_builtin(body, args, kwargs, expr):
                 attrs={"k": k}, type=tuple([candidates[0].type] * k), label=label, span=expr.span)
     body.b.add(body.ctx, node)
     return [body._item(TensorVal(node.name, node.type), i, expr.span) for i in range(k)]
+
+
+def _choose_values(body, label: str, k, candidates: list, expr):
+    """``choose(2, [0, 1, 2])``: k of constant candidates, a list in candidate order.  Free, it
+    is a value choice among the k-subsets (in ``itertools.combinations`` order, the order of
+    the subset decision's option indices), so a block it configures becomes a choice among
+    instances, one per subset: how a DARTS node picks its inputs by index."""
+    import itertools
+
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ArchTypeError(f"choose's k must be a positive integer, got {describe(k)}", expr.args[0].span)
+    if k > len(candidates):
+        raise ArchTypeError(f"cannot choose {k} of {len(candidates)} candidates", expr.span)
+    if len(set(map(repr, candidates))) != len(candidates):
+        raise ArchTypeError("choose's candidates must be distinct", expr.args[1].span)
+    _record(body.ctx, ChoiceDecl(label=label, kind="subset", options=_describe_options(candidates), k=k,
+                                 when=(tuple(body.ctx.conditions),), span=expr.span))
+    if label in body.ctx.assignment:
+        return _assigned_subset(body.ctx, label, candidates, k, expr)
+    subsets = [list(s) for s in itertools.combinations(candidates, k)]
+    return subsets[0] if len(subsets) == 1 else ChoiceValue(label, tuple(subsets))
 
 
 def _check_choose(k, candidates, expr) -> None:

@@ -1,4 +1,4 @@
-"""The ``archlang`` command line: check, fmt, ir, summary and compile.
+"""The ``archlang`` command line: check, fmt, ir, summary, compile, export, render, search and study.
 
 Exit codes: 0 success, 1 a spec error (printed as located diagnostics), 2 a usage error.
 A Python traceback means a bug in archlang itself.  Colour only on a terminal.
@@ -173,6 +173,31 @@ def cmd_compile(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from archlang.api import export_onnx
+
+    model = _model_from_args(args)
+    proto = export_onnx(model, weights=_weights_file(args.weights), opset=args.opset, functions=args.functions,
+                        path=Path(args.output), seed=args.seed)
+    opset = next(o.version for o in proto.opset_import if o.domain == "")
+    functions = f", {len(proto.functions)} functions" if proto.functions else ""
+    print(f"wrote {args.output} (ONNX opset {opset}, {len(proto.graph.node)} nodes{functions}, "
+          f"{len(proto.graph.initializer)} initializers)")
+    return 0
+
+
+def _weights_file(path: str | None):
+    """``--weights``: a state dict read from the file, or a usage error saying why it cannot be."""
+    if path is None:
+        return None
+    from archlang.api import load_weights
+
+    try:
+        return load_weights(Path(path))
+    except Exception as exc:  # a missing, unreadable or foreign file (torch/safetensors raise many kinds)
+        raise UsageError(f"--weights {path}: cannot read a state dict: {exc}") from None
+
+
 def cmd_summary(args) -> int:
     import json
 
@@ -184,6 +209,178 @@ def cmd_summary(args) -> int:
     else:
         sys.stdout.write(format_summary(summary, depth=args.depth))
     return 0
+
+
+def cmd_render(args) -> int:
+    """A diagram: DOT on stdout without -o; .svg/.png/.pdf need Graphviz's `dot`."""
+    from archlang.backends.graphviz import RenderOptions, build_diagram, format_of, write_diagram
+
+    if args.depth is not None and args.depth < 0:
+        raise UsageError("--depth must be 0 or more")
+    try:
+        fmt = format_of(args.output, args.format) if args.output else "dot"
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    options = RenderOptions(depth=args.depth, expand=args.expand, direction=args.direction)
+    diagram = build_diagram(_model_from_args(args), options)
+    if not args.output:
+        sys.stdout.write(diagram.source)
+        return 0
+    write_diagram(diagram.source, Path(args.output), fmt)
+    print(f"wrote {args.output} ({fmt}: {diagram.nodes} nodes, {diagram.clusters} blocks, "
+          f"{diagram.skips} skip connections)")
+    return 0
+
+
+# ---- space and sample --------------------------------------------------------------------
+
+
+def _space_from_args(args):
+    from archlang.search import Space
+
+    program = archlang.load(args.file)
+    return Space(program, args.model, params=parse_params(program, args.param), inputs=parse_inputs(args.input))
+
+
+def cmd_space(args) -> int:
+    from archlang.search.describe import describe_space
+
+    sys.stdout.write(describe_space(_space_from_args(args), unique_limit=args.unique_limit))
+    return 0
+
+
+def cmd_sample(args) -> int:
+    from archlang.search.describe import sample_files
+
+    if args.n < 1:
+        raise UsageError("-n must be 1 or more")
+    constraints = {"max_params": args.max_params, "max_macs": args.max_macs}
+    space = _space_from_args(args)
+    for line in sample_files(space, args.n, args.seed, constraints, Path(args.output) if args.output else None):
+        print(line)
+    return 0
+
+
+def _space_parsers(sub) -> None:
+    space = sub.add_parser("space", help="a search space's size, distinct architectures and decisions",
+                           description="Describe SPACE: its exact number of configurations, the number of "
+                           "distinct architectures (canonical hashes) when tractable, and a table of its "
+                           "decisions (label, kind, options, when each is active).")
+    _model_arguments(space)
+    space.add_argument("--unique-limit", type=int, default=20_000, metavar="N",
+                       help="count distinct architectures when the space has at most N configurations (default 20,000)")
+    space.set_defaults(run=cmd_space)
+
+    sample = sub.add_parser("sample", help="draw architectures from a space and write them as .arch files",
+                            description="Draw architectures uniformly from SPACE (among those within the "
+                            "bounds, if given) and write each as a standalone .arch file; without -o, print "
+                            "the first.")
+    _model_arguments(sample)
+    sample.add_argument("--seed", type=int, default=0, help="seed of the draws (default 0)")
+    sample.add_argument("-n", type=int, default=1, help="how many architectures (default 1)")
+    sample.add_argument("-o", "--output", metavar="DIR", help="write SPACE_<i>.arch files into DIR")
+    sample.add_argument("--max-params", type=float, default=None, metavar="N", help="at most N parameters")
+    sample.add_argument("--max-macs", type=float, default=None, metavar="N", help="at most N MACs per example")
+    sample.set_defaults(run=cmd_sample)
+
+
+# ---- search and study -------------------------------------------------------------------
+
+
+def cmd_search(args) -> int:
+    from archlang.objectives import ObjectiveError, combine
+    from archlang.search import Space
+    from archlang.search.engine import search
+    from archlang.search.progress import Progress
+    from archlang.search.study import SearchError
+
+    program = archlang.load(args.file)
+    space = Space(program, args.model, params=parse_params(program, args.param), inputs=parse_inputs(args.input))
+    out = Path(args.output or f"search-{args.model}")
+    try:
+        objective = combine([n.strip() for n in args.objective.split(",") if n.strip()])
+        label = f"{args.model} · {args.strategy}"
+        with Progress(args.budget, label=label, objectives=objective.names, quiet=args.quiet) as progress:
+            study = search(space, objective, strategy=args.strategy, budget=args.budget, seed=args.seed,
+                           storage=args.storage, study=args.study, workers=args.workers, timeout=args.timeout,
+                           out_dir=out, progress=progress)
+    except (SearchError, ObjectiveError, ValueError) as error:
+        raise UsageError(str(error)) from None
+    _report_search(study, space, out, args.quiet)
+    return 0
+
+
+def _report_search(study, space, out: Path, quiet: bool) -> None:
+    from archlang.search.report import counts_line, summary_text, write_report
+
+    written = write_report(study, space, out)
+    if quiet:
+        print(counts_line(study))
+    else:
+        print(summary_text(study), end="")
+    best = written["best"]
+    if len(best) == 1 and not quiet:
+        print(f"\nbest architecture ({best[0]}):\n")
+        print(best[0].read_text(encoding="utf-8"))
+    where = ", ".join(str(p) for p in best[:3]) + (f" … ({len(best)} files)" if len(best) > 3 else "")
+    print(f"wrote {where or 'no architecture (nothing completed)'}; {written['trials']}; "
+          f"{len(written['plots'])} plot files in {out}")
+
+
+def cmd_study_show(args) -> int:
+    import json
+
+    from archlang.search.report import failures_table, results_table
+    from archlang.search.study import SearchError, Study, storage_url
+
+    try:
+        study = Study.load(args.study, storage_url(args.storage))
+    except SearchError as error:
+        raise UsageError(str(error)) from None
+    if args.json:
+        print(json.dumps(study.to_json(), indent=1, default=str))
+        return 0
+    info = study.info.get("space") or {}
+    print(f"study {study.name}: space {info.get('name')} ({info.get('file')}), "
+          f"{', '.join(f'{n} ({d})' for n, d in zip(study.objectives, study.directions))}")
+    print(results_table(study, limit=args.top), end="")
+    print(failures_table(study), end="")
+    return 0
+
+
+def _search_parsers(sub) -> None:
+    search = sub.add_parser("search", help="search a space for the best architectures (resumable, several workers)",
+                            description="Search SPACE in FILE with a strategy, scoring each architecture with "
+                            "built-in objectives. Every trial is stored (SQLite in -o DIR, or --storage); "
+                            "rerunning the same command resumes the study.")
+    search.add_argument("file", metavar="FILE")
+    search.add_argument("-m", "--model", required=True, metavar="SPACE", help="the space to search")
+    search.add_argument("--objective", required=True, metavar="NAME[,NAME…]",
+                        help="params, macs, latency, synflow, grad_norm, snip, naswot, gradsign, accuracy "
+                        "(several: a multi-objective search)")
+    search.add_argument("--strategy", default="evolution", choices=("random", "evolution", "local", "tpe", "nsga2"))
+    search.add_argument("--budget", type=int, default=100, help="evaluations in the study (default 100)")
+    search.add_argument("--workers", type=int, default=1, help="worker processes sharing the study")
+    search.add_argument("--storage", metavar="URL", help="sqlite:///file.db or postgresql+psycopg://… "
+                        "(default: DIR/study.db)")
+    search.add_argument("--study", metavar="NAME", help="study name (default SPACE-STRATEGY)")
+    search.add_argument("--seed", type=int, default=0)
+    search.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="time limit of one trial")
+    search.add_argument("-o", "--output", metavar="DIR", help="output directory (default search-SPACE)")
+    search.add_argument("--quiet", action="store_true", help="no progress display, a one-line summary")
+    search.add_argument("--param", action="append", metavar="K=V", help="set a parameter of the space")
+    search.add_argument("--input", action="append", metavar="X=SHAPE", help="give an input a shape")
+    search.set_defaults(run=cmd_search)
+
+    study = sub.add_parser("study", help="inspect a stored search study", description="Inspect a stored study.")
+    actions = study.add_subparsers(dest="action", metavar="ACTION")
+    actions.required = True
+    show = actions.add_parser("show", help="the best trials, counts and failures of a study")
+    show.add_argument("--storage", required=True, metavar="URL", help="the study's storage (URL or SQLite file)")
+    show.add_argument("--study", required=True, metavar="NAME")
+    show.add_argument("--top", type=int, default=10, help="rows to show")
+    show.add_argument("--json", action="store_true", help="every trial as JSON")
+    show.set_defaults(run=cmd_study_show)
 
 
 # ---- main --------------------------------------------------------------------------------
@@ -228,6 +425,18 @@ def build_parser() -> argparse.ArgumentParser:
     compile_.add_argument("--format", choices=("pt", "safetensors"), help="file format (default: from the suffix)")
     compile_.set_defaults(run=cmd_compile)
 
+    export = sub.add_parser("export", help="export a model to ONNX, emitted from the IR (no tracing)",
+                            description="Emit MODEL as an ONNX graph straight from the IR: symbolic input sizes "
+                            "stay dynamic (named dims), weights come from --weights or the PyTorch backend's "
+                            "seeded initialisation. The file is written atomically.")
+    _model_arguments(export)
+    export.add_argument("-o", "--output", required=True, help="where to write the model (.onnx)")
+    export.add_argument("--weights", metavar="W", help="a state dict to export (.pt or .safetensors)")
+    export.add_argument("--opset", type=int, default=None, help="ONNX opset (default 18)")
+    export.add_argument("--functions", action="store_true", help="emit each block as an ONNX local function")
+    export.add_argument("--seed", type=int, default=None, help="seed for the initialisation when no --weights")
+    export.set_defaults(run=cmd_export)
+
     summary = sub.add_parser("summary", help="per-layer output shapes, parameters and MACs (analytic)",
                              description="A table of every layer and block call: output shape, parameters "
                              "and MACs, computed from the IR (no weights, no forward pass).")
@@ -235,6 +444,21 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--depth", type=int, default=None, help="show blocks down to this depth (0 = top level)")
     summary.add_argument("--json", action="store_true", help='print {"params": …, "macs": …, "layers": […]}')
     summary.set_defaults(run=cmd_summary)
+
+    render = sub.add_parser("render", help="draw a model or space as a diagram (svg, png, pdf or dot)",
+                            description="Draw MODEL: blocks as nested clusters, edges labelled with symbolic "
+                            "shapes, skip connections dashed, search decisions as choice nodes. .dot needs "
+                            "nothing else; .svg/.png/.pdf need Graphviz's `dot` (without it the .dot is written "
+                            "and the exit code is 1).")
+    _model_arguments(render)
+    render.add_argument("-o", "--output", metavar="OUT", help="out.svg, out.png, out.pdf or out.dot (default: DOT on stdout)")
+    render.add_argument("--format", choices=("svg", "png", "pdf", "dot"), help="file format (default: from the suffix)")
+    render.add_argument("--depth", type=int, default=None, help="draw blocks open down to this depth (0 = top level only)")
+    render.add_argument("--expand", action="store_true", help="draw each repetition of a repeated block (default: once, ×N)")
+    render.add_argument("--direction", choices=("TB", "LR"), default="TB", help="top to bottom (default) or left to right")
+    render.set_defaults(run=cmd_render)
+    _space_parsers(sub)
+    _search_parsers(sub)
     return parser
 
 

@@ -43,10 +43,15 @@ def unequal_reason(a, b) -> str | None:
         return None
     if verdict.holds is False:
         if verdict.counterexample:
-            cases = ", ".join(f"{k}={v}" for k, v in verdict.counterexample.items())
+            cases = ", ".join(_case(k, v) for k, v in verdict.counterexample.items())
             return f" (when {cases})"
         return ""
     return f" (cannot prove {dims.to_str(a)} == {dims.to_str(b)})"
+
+
+def _case(name: str, value) -> str:
+    """``k=5``; for the option index of a choice among layers (``op#``), ``op is option 1``."""
+    return f"{name[:-1]} is option {value}" if name.endswith("#") else f"{name}={value}"
 
 
 def expect_equal(a, b, message: Message, arg: str | None = None) -> None:

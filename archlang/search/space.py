@@ -65,6 +65,7 @@ class Space:
         self.decisions: tuple[ChoiceDecl, ...] = self.model.choices
         self.tree = Tree(self.decisions)
         self.hash = _space_hash(name, self.decisions)
+        self._selector = None  # fixes assignments by selection in the space's IR (made on first use)
 
     # ---- counting and drawing
     def size(self, unique: bool = False) -> int:
@@ -75,14 +76,29 @@ class Space:
             return unique_size(self)
         return self.tree.size()
 
-    def sample(self, rng: random.Random | int | None = None, *, seed: int | None = None) -> Assignment:
-        """A configuration drawn uniformly: every configuration has probability 1 / size()."""
-        return Assignment(self.tree.sample(_rng(rng, seed)), self.hash)
+    def sample(self, rng: random.Random | int | None = None, *, seed: int | None = None,
+               constraints=None, max_tries: int = 10_000) -> Assignment:
+        """A configuration drawn uniformly: every configuration has probability 1 / size();
+        with ``constraints`` (search.constraints), uniformly among the feasible ones (by rejection)."""
+        from archlang.search.constraints import feasible, normalise
 
-    def enumerate(self) -> Iterator[Assignment]:
-        """Every configuration once, lazily, in a stable order."""
+        rng, constraints = _rng(rng, seed), normalise(constraints)
+        for _ in range(max_tries if constraints else 1):
+            assignment = Assignment(self.tree.sample(rng), self.hash)
+            if feasible(self, assignment, constraints):
+                return assignment
+        raise SpaceError(f"no architecture of {self.name} satisfying {', '.join(map(str, constraints))} "
+                         f"was found in {max_tries:,} draws", self.model.graph.span)
+
+    def enumerate(self, constraints=None) -> Iterator[Assignment]:
+        """Every configuration once (the feasible ones, with ``constraints``), lazily, in a stable order."""
+        from archlang.search.constraints import feasible, normalise
+
+        constraints = normalise(constraints)
         for values in self.tree.enumerate():
-            yield Assignment(values, self.hash)
+            assignment = Assignment(values, self.hash)
+            if feasible(self, assignment, constraints):
+                yield assignment
 
     # ---- checking and fixing
     def check(self, assignment: Assignment) -> Assignment:
@@ -111,11 +127,38 @@ class Space:
         if not (isinstance(index, int) and 0 <= index < decision.arity) or decision.value(index) != value:
             raise SpaceError(f"'{value}' is not an option of decision '{decision.label}'", decision.decl.span)
 
-    def fix_model(self, assignment: Assignment) -> Model:
-        """The concrete ir.Model the assignment selects."""
+    def fix_model(self, assignment: Assignment, *, elaborate: bool = False) -> Model:
+        """The concrete ir.Model the assignment selects: picked out of the space's IR, where
+        every alternative is already elaborated (search.fixing), or elaborated anew."""
         self.check(assignment)
-        return self.program.elaborate(self.name, params=self.params, inputs=self.inputs,
-                                      assignment=dict(assignment.values))
+        if elaborate:
+            model = self.program.elaborate(self.name, params=self.params, inputs=self.inputs,
+                                           assignment=dict(assignment.values))
+            # decisions inside options not taken are recorded too: they are not free, only inactive
+            return model.model_copy(update={"choices": ()})
+        return self.selector.fix(assignment.values)
+
+    @property
+    def selector(self):
+        """The space's ``fixing.Selector`` (it keeps the resolved parts of the IR it made)."""
+        if self._selector is None:
+            from archlang.search.fixing import Selector
+
+            self._selector = Selector(self.model, self.tree)
+        return self._selector
+
+    def encode(self, assignment: Assignment, kind: str = "onehot"):
+        """A numpy feature vector of the architecture: "onehot", "adjacency" or "path"
+        (archlang.search.encode)."""
+        from archlang.search.encode import encode
+
+        return encode(self, assignment, kind)
+
+    def canonical_hash(self, assignment: Assignment) -> str:
+        """Equal for functionally identical architectures (archlang.search.hashing)."""
+        from archlang.search.hashing import canonical_hash
+
+        return canonical_hash(self, assignment)
 
     def to_arch(self, assignment: Assignment) -> str:
         """A standalone .arch file of the architecture: it loads, checks and compiles alone."""

@@ -1,0 +1,63 @@
+"""Built-in objectives of a search, by name, handed to ``archlang.search`` as callables.
+
+    static     params, macs            from the IR (archlang.summarize): no torch
+    measured   latency                 median forward time in milliseconds (torch)
+    proxies    synflow, grad_norm,     training-free scores of the network at initialisation
+               snip, naswot, gradsign  on a real batch of handwritten digits (torch)
+    trained    accuracy                validation accuracy after a short training run on
+                                       scikit-learn's handwritten digits (torch, CPU)
+
+Accuracy and the proxies are maximised; params, macs and latency minimised.  Every built-in
+objective takes the fixed ``ir.Model`` (``takes = "model"``), is picklable (so ``workers > 1``
+can use it) and deterministic for its ``seed``.
+
+    objective = archlang.objectives.get("accuracy", epochs=5)
+    both = archlang.objectives.combine(["accuracy", "params"])   # a two-objective search
+
+Importing this package imports no torch: a module that needs it is loaded on first use.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from archlang.objectives.base import Combined, Objective, ObjectiveError
+
+REGISTRY: dict[str, tuple[str, str]] = {
+    "params": ("archlang.objectives.static", "Params"),
+    "macs": ("archlang.objectives.static", "MACs"),
+    "latency": ("archlang.objectives.latency", "Latency"),
+    "synflow": ("archlang.objectives.proxies", "SynFlow"),
+    "grad_norm": ("archlang.objectives.proxies", "GradNorm"),
+    "snip": ("archlang.objectives.proxies", "Snip"),
+    "naswot": ("archlang.objectives.proxies", "NASWOT"),
+    "gradsign": ("archlang.objectives.proxies", "GradSign"),
+    "accuracy": ("archlang.objectives.accuracy", "Accuracy"),
+}
+PROXIES = ("synflow", "grad_norm", "snip", "naswot", "gradsign")
+
+
+def names() -> list[str]:
+    return list(REGISTRY)
+
+
+def get(name: str, **options) -> Objective:
+    """The built-in objective ``name`` with ``options`` (e.g. ``epochs=5`` for accuracy)."""
+    try:
+        module, cls = REGISTRY[name]
+    except KeyError:
+        raise ObjectiveError(f"unknown objective '{name}' (one of: {', '.join(REGISTRY)})") from None
+    return getattr(import_module(module), cls)(**options)
+
+
+def combine(names_, options: dict | None = None) -> Objective:
+    """One objective for one name; a ``Combined`` (a tuple of values) for several.
+    ``options``: per-name keyword arguments, e.g. ``{"accuracy": {"epochs": 5}}``."""
+    options = options or {}
+    parts = [get(n, **options.get(n, {})) for n in names_]
+    if not parts:
+        raise ObjectiveError("name at least one objective")
+    return parts[0] if len(parts) == 1 else Combined(parts)
+
+
+__all__ = ["Combined", "Objective", "ObjectiveError", "PROXIES", "REGISTRY", "combine", "get", "names"]

@@ -1,0 +1,34 @@
+"""Search strategies by name: how the next architecture to evaluate is proposed.
+
+    random      uniform samples of the space
+    evolution   regularized (aging) evolution: population P, tournament S, oldest removed
+    local       hill climbing over one-decision neighbours, random restarts at local optima
+    tpe         Optuna's TPE sampler over the space's decision tree
+    nsga2       Optuna's NSGA-II sampler (several objectives)
+
+Never imports torch or a backend.
+"""
+
+from __future__ import annotations
+
+from archlang.search.strategies.base import Context, Proposal, Strategy
+from archlang.search.strategies.evolution import Evolution
+from archlang.search.strategies.local import LocalSearch
+from archlang.search.strategies.random import RandomSearch
+from archlang.search.strategies.samplers import NSGA2, TPE
+
+STRATEGIES: dict[str, type[Strategy]] = {
+    "random": RandomSearch, "evolution": Evolution, "local": LocalSearch, "tpe": TPE, "nsga2": NSGA2,
+}
+
+
+def make(name: str, space, **options) -> Strategy:
+    """The strategy ``name`` for ``space`` (options: e.g. population=, tournament= for evolution)."""
+    try:
+        cls = STRATEGIES[name]
+    except KeyError:
+        raise ValueError(f"unknown strategy '{name}' (one of: {', '.join(STRATEGIES)})") from None
+    return cls(space, **options)
+
+
+__all__ = ["Context", "Proposal", "Strategy", "STRATEGIES", "make"]

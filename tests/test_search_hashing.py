@@ -1,0 +1,116 @@
+"""The canonical hash on handwritten models: what it identifies and what it tells apart."""
+
+from __future__ import annotations
+
+import pytest
+
+import archlang
+from archlang.search.hashing import model_hash
+
+HEADER = """
+block Conv(C: int, k: int) {
+    input x: [B, C, H, W]
+    conv = Conv2d(C, C, k, padding=k // 2)
+    return relu(conv(x))
+}
+"""
+
+
+def h(arch, body: str, name: str = "M") -> str:
+    return model_hash(arch.load(HEADER + body).elaborate(name))
+
+
+def model(body: str) -> str:
+    return "model M() {\n    input x: [B, 8, 16, 16]\n" + body + "\n}\n"
+
+
+def test_summands_are_unordered_and_chains_of_plus_are_one_sum(arch):
+    a = h(arch, model("    a = Conv(8, 3)\n    b = Conv(8, 1)\n    c = MaxPool2d(3, stride=1, padding=1)\n"
+                      "    return a(x) + b(x) + c(x)"))
+    b = h(arch, model("    a = Conv(8, 3)\n    b = Conv(8, 1)\n    c = MaxPool2d(3, stride=1, padding=1)\n"
+                      "    return c(x) + (b(x) + a(x))"))
+    c = h(arch, model("    a = Conv(8, 3)\n    b = Conv(8, 1)\n    c = MaxPool2d(3, stride=1, padding=1)\n"
+                      "    return sum([b(x), c(x), a(x)])"))
+    assert a == b == c
+
+
+def test_identity_is_a_wire_and_dead_nodes_do_not_count(arch):
+    plain = h(arch, model("    a = Conv(8, 3)\n    return a(x)"))
+    wired = h(arch, model("    a = Conv(8, 3)\n    i = Identity()\n    j = Identity()\n    return j(a(i(x)))"))
+    dead = h(arch, model("    a = Conv(8, 3)\n    b = Conv(8, 5)\n    unused = b(x)\n    return a(x)"))
+    assert plain == wired == dead
+
+
+def test_zero_makes_zero_and_keeps_its_place_in_a_sum_as_in_nas_bench_201(arch):
+    zero_op = h(arch, model("    a = Conv(8, 3)\n    z = Zero()\n    return z(a(x))"))
+    zero_in = h(arch, model("    z = Zero()\n    a = Conv(8, 3)\n    return a(z(x))"))
+    assert zero_op == zero_in
+    with_zero = h(arch, model("    a = Conv(8, 3)\n    z = Zero()\n    return a(x) + z(x)"))
+    assert with_zero != h(arch, model("    a = Conv(8, 3)\n    return a(x)"))
+
+
+def test_attributes_and_op_order_are_part_of_the_hash(arch):
+    k3 = h(arch, model("    a = Conv(8, 3)\n    return a(x)"))
+    k5 = h(arch, model("    a = Conv(8, 5)\n    return a(x)"))
+    seq = h(arch, model("    a = Conv(8, 3)\n    b = Conv(8, 5)\n    return b(a(x))"))
+    rev = h(arch, model("    a = Conv(8, 3)\n    b = Conv(8, 5)\n    return a(b(x))"))
+    assert len({k3, k5, seq, rev}) == 4
+
+
+def test_block_names_and_member_names_do_not_matter(arch):
+    one = arch.load(HEADER + model("    a = Conv(8, 3)\n    return a(x)")).elaborate("M")
+    other = arch.load("""
+block Other(C: int, k: int) {
+    input y: [B, C, H, W]
+    layer = Conv2d(C, C, k, padding=k // 2)
+    return relu(layer(y))
+}
+model M() {
+    input x: [B, 8, 16, 16]
+    first = Other(8, 3)
+    return first(x)
+}
+""", name="other.arch").elaborate("M")
+    assert model_hash(one) == model_hash(other)
+
+
+def test_rolled_runs_equal_written_out_layers(arch):
+    rolled = h(arch, model("    s = Sequential([Conv(8, 3) for i in range(3)])\n    return s(x)"))
+    written = h(arch, model("    a = Conv(8, 3)\n    b = Conv(8, 3)\n    c = Conv(8, 3)\n    return c(b(a(x)))"))
+    assert rolled == written
+
+
+def test_a_multi_input_block_is_compared_by_what_it_computes_with_its_arguments(arch):
+    text = """
+block Pick(C: int, first: int, second: int) {
+    input a: [B, C, H, W]
+    input b: [B, C, H, W]
+    input c: [B, C, H, W]
+    conv = Conv2d(C, C, 3, padding=1)
+    states = [a, b, c]
+    return conv(states[first]) + states[second]
+}
+model M(order: list = [0, 1, 2], first: int = 1, second: int = 2) {
+    input x: [B, 8, 16, 16]
+    p = Conv(8, 1)
+    q = Conv(8, 3)
+    node = Pick(8, first, second)
+    inputs = [x, p(x), q(x)]
+    return node(inputs[order[0]], inputs[order[1]], inputs[order[2]])
+}
+"""
+    program = arch.load(HEADER + text)
+    hashes = {model_hash(program.elaborate("M", params={"order": order, "first": order.index(1),
+                                                        "second": order.index(2)}))
+              for order in ([0, 1, 2], [1, 0, 2], [2, 1, 0], [1, 2, 0])}
+    assert len(hashes) == 1
+    swapped = program.elaborate("M", params={"first": 2, "second": 1})  # conv on q(x), not p(x)
+    assert model_hash(swapped) not in hashes
+
+
+def test_a_free_space_is_not_hashed_as_a_model():
+    space = archlang.space(archlang.loads("space S() {\n    input x: [B, 8]\n    op = choice(Identity(), ReLU())\n"
+                                          "    return op(x)\n}\n"), "S")
+    with pytest.raises(archlang.ArchError, match="still free"):
+        model_hash(space.model)
+    assert model_hash(space.fix_model(space.sample(seed=0))) in {space.canonical_hash(a) for a in space.enumerate()}
