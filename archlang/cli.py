@@ -14,7 +14,7 @@ from pathlib import Path
 
 import archlang
 from archlang.diagnostics import render_error
-from archlang.errors import ArchError, ArchTypeError, Span
+from archlang.errors import ArchError
 
 
 class UsageError(Exception):

@@ -21,7 +21,7 @@ from archlang.builtins import CONSTANT_BUILTINS, b_sum_numbers, describe
 from archlang.errors import (
     ArchError, ArchNameError, ArchTypeError, LimitError, OpError, ShapeError, Span, SpaceError,
 )
-from archlang.evaluate import BoundMethod, Evaluator, NeedsConcrete, _Poisoned, is_int, is_number
+from archlang.evaluate import BoundMethod, Evaluator, _Poisoned, is_int, is_number
 from archlang.ir import BlockName, ChoiceDecl, Graph, Member, Node, Tie
 from archlang.limits import LIMITS
 from archlang.types import DTYPES, TensorType

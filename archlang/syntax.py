@@ -15,7 +15,6 @@ from importlib import resources
 
 from lark import Lark, Token, Transformer
 from lark.exceptions import (
-    UnexpectedCharacters,
     UnexpectedEOF,
     UnexpectedInput,
     UnexpectedToken,

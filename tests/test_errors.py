@@ -12,7 +12,6 @@ import textwrap
 
 import pytest
 
-import archlang
 from archlang.diagnostics import render_error
 from archlang.errors import (
     ArchError, ArchImportError, ArchNameError, ArchTypeError, LimitError, ParseError, ShapeError, SpaceError,

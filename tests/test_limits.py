@@ -12,7 +12,6 @@ import time
 
 import pytest
 
-import archlang
 from archlang.errors import ArchError, ArchNameError, LimitError
 from archlang.limits import LIMITS
 
@@ -119,7 +118,7 @@ def test_recursion_through_let_is_a_name_error(arch):
 
 def test_max_nodes(arch, monkeypatch):
     monkeypatch.setattr(LIMITS, "max_nodes", 50)
-    text = model("    fc = Linear(4, 4)\n" + "".join(f"    x = fc(x)\n" for _ in range(60)))
+    text = model("    fc = Linear(4, 4)\n" + "".join("    x = fc(x)\n" for _ in range(60)))
     error, _ = raises_within(arch, text)
     line, col, message = located(error)
     assert message == "the model elaborates to more than 50 nodes"
