@@ -14,6 +14,7 @@ from torch import nn  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 import archlang  # noqa: E402
+from _reference import STATE_DICTS  # noqa: E402
 from archlang.errors import ArchError, SpaceError  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
@@ -23,8 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESNET = ROOT / "specs" / "vision" / "resnet.arch"
 VIT = ROOT / "specs" / "vision" / "vit.arch"
 GPT2 = ROOT / "specs" / "text" / "gpt2.arch"
-REFERENCE = json.loads((ROOT.parent / "shared" / "reference" / "torchvision_state_dicts.json").read_text()) \
-    if (ROOT.parent / "shared" / "reference" / "torchvision_state_dicts.json").exists() else None
+REFERENCE = json.loads(STATE_DICTS.read_text()) if STATE_DICTS.exists() else None
 
 
 def _entries(module: nn.Module):

@@ -13,13 +13,14 @@ from pathlib import Path
 import pytest
 
 import archlang
+from _reference import STATE_DICTS
 from archlang.summarize import state_dict_entries
 from archlang import dims
 
 ROOT = Path(__file__).resolve().parents[1]
 VIT = ROOT / "specs" / "vision" / "vit.arch"
 GPT2 = ROOT / "specs" / "text" / "gpt2.arch"
-REFERENCE = Path("/work/shared/reference/torchvision_state_dicts.json")
+REFERENCE = STATE_DICTS
 
 
 # ---- a small IR walker -------------------------------------------------------------------

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 import archlang
+from _reference import STATE_DICTS
 from archlang.summarize import state_dict_entries
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,7 +28,7 @@ ZOO = [
     "vision/mobilenet.arch", "vision/efficientnet.arch", "vision/convnext.arch", "vision/unet.arch",
     "vision/mlp_mixer.arch", "vision/hybrid.arch", "text/mamba.arch", "text/moe.arch",
 ]
-REFERENCE = Path("/work/shared/reference/torchvision_state_dicts.json")
+REFERENCE = STATE_DICTS
 
 # Tiny variants: concrete inputs for a real CPU forward.  Every other model is built on the
 # meta device only.
