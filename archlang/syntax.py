@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast as pyast
 import threading
 import warnings
+from collections import OrderedDict
 from functools import lru_cache
 from importlib import resources
 
@@ -130,8 +131,27 @@ def _cache_file() -> str | bool:
     return os.path.join(folder, f"grammar-{key}.lark-cache")
 
 
+_PARSED: "OrderedDict[tuple[str, str], ast.Module]" = OrderedDict()
+_PARSED_MAX = 64
+
+
 def parse(text: str, file: str = "<string>") -> ast.Module:
-    """Parse ``text`` into an AST.  Raises ParseError / LimitError, located in ``file``."""
+    """Parse ``text`` into an AST.  Raises ParseError / LimitError, located in ``file``.
+
+    The ASTs of the last few files are kept by (file, text): the AST is immutable, and a
+    program that loads the same spec again (a search, a notebook) need not parse it again."""
+    key = (file, text)
+    if key in _PARSED:
+        _PARSED.move_to_end(key)
+        return _PARSED[key]
+    module = _parse(text, file)
+    _PARSED[key] = module
+    if len(_PARSED) > _PARSED_MAX:
+        _PARSED.popitem(last=False)
+    return module
+
+
+def _parse(text: str, file: str) -> ast.Module:
     if text.startswith("\ufeff"):  # a byte-order mark some editors write: not part of the spec
         text = text[1:]
     with _lock:

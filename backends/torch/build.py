@@ -34,12 +34,20 @@ def build_module(model: Model, seed: int | None = None) -> nn.Module:
         return _Builder().graph_module(model.graph, model.name)
 
 
+# Generated forward classes, by the structure of the IR graph they run: building the same
+# block again (another instance, or the same spec compiled again) reuses the code.
+_CLASSES: dict[tuple, type] = {}
+_MAX_CLASSES = 1024
+
+
 class _Builder:
     def __init__(self) -> None:
         self.classes: dict[int, type] = {}  # id(IR graph) -> module class with its generated forward
 
     def graph_module(self, graph: Graph, class_name: str) -> nn.Module:
         cls = self.classes.get(id(graph))
+        if cls is None:
+            cls = self.classes[id(graph)] = _CLASSES.get(_signature(graph, class_name))
         module = cls() if cls is not None else nn.Module()
         for name, member in graph.members:
             self.attach(module, name, member)
@@ -57,6 +65,9 @@ class _Builder:
             "__doc__": graph.doc, "__module__": __name__,
         })
         self.classes[id(graph)] = cls
+        if len(_CLASSES) >= _MAX_CLASSES:
+            _CLASSES.pop(next(iter(_CLASSES)))
+        _CLASSES[_signature(graph, class_name)] = cls
         module = cls()
         module._modules = root._modules
         module._parameters = root._parameters
@@ -233,6 +244,27 @@ class _ForwardBuilder:
 
 
 _EXPRESSIONS: dict[str, dims.Expr] = {}  # size expressions the generated code evaluates, by text
+
+
+def _signature(graph: Graph, class_name: str) -> tuple:
+    """Everything the generated forward depends on: nodes, their types and attributes, and
+    which members are bare parameters."""
+    nodes = tuple((n.kind, n.name, n.op, n.target, n.inputs, _freeze(n.attrs), str(n.type), n.repeat)
+                  for n in graph.nodes)
+    bare = tuple(name for name, m in graph.members if m.kind == "layer" and m.op == "Parameter")
+    return (class_name, graph.doc, nodes, graph.outputs, bare)
+
+
+def _freeze(value):
+    if isinstance(value, dict):
+        return tuple((k, _freeze(v)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__,) + tuple(_freeze(v) for v in value)
+    if isinstance(value, slice):
+        return ("slice", _freeze(value.start), _freeze(value.stop), _freeze(value.step))
+    if isinstance(value, dims.Expr):
+        return ("dim", dims.to_str(value))
+    return value
 
 
 def _evaluate(key: str, env: dict) -> int:
