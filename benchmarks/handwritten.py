@@ -157,3 +157,54 @@ class GPT(nn.Module):
         pos = torch.arange(ids.shape[1], device=ids.device)
         x = self.drop(self.wte(ids) + self.wpe(pos))
         return self.lm_head(self.ln_f(self.h(x)))
+
+
+# ---- MobileNetV2 (torchvision) -------------------------------------------------------------
+
+
+def _make_divisible(v: float, divisor: int = 8) -> int:
+    new_v = max(divisor, int(v + divisor / 2) // divisor * divisor)
+    return new_v + divisor if new_v < 0.9 * v else new_v
+
+
+class ConvBNReLU(nn.Sequential):
+    def __init__(self, cin, cout, kernel=3, stride=1, groups=1, relu=True):
+        layers = [nn.Conv2d(cin, cout, kernel, stride, (kernel - 1) // 2, groups=groups, bias=False),
+                  nn.BatchNorm2d(cout)]
+        super().__init__(*(layers + [nn.ReLU6(inplace=True)] if relu else layers))
+
+
+class InvertedResidual(nn.Module):
+    def __init__(self, inp, oup, stride, expand_ratio):
+        super().__init__()
+        hidden = int(round(inp * expand_ratio))
+        self.use_res_connect = stride == 1 and inp == oup
+        layers = [ConvBNReLU(inp, hidden, kernel=1)] if expand_ratio != 1 else []
+        layers += [ConvBNReLU(hidden, hidden, stride=stride, groups=hidden),
+                   nn.Conv2d(hidden, oup, 1, 1, 0, bias=False), nn.BatchNorm2d(oup)]
+        self.conv = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return x + self.conv(x) if self.use_res_connect else self.conv(x)
+
+
+class MobileNetV2(nn.Module):
+    SETTINGS = [[1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 3, 2], [6, 64, 4, 2], [6, 96, 3, 1],
+                [6, 160, 3, 2], [6, 320, 1, 1]]
+
+    def __init__(self, num_classes=1000, width_mult=1.0):
+        super().__init__()
+        cin, last = _make_divisible(32 * width_mult), _make_divisible(1280 * max(1.0, width_mult))
+        features = [ConvBNReLU(3, cin, stride=2)]
+        for t, c, n, s in self.SETTINGS:
+            cout = _make_divisible(c * width_mult)
+            for i in range(n):
+                features.append(InvertedResidual(cin, cout, s if i == 0 else 1, t))
+                cin = cout
+        features.append(ConvBNReLU(cin, last, kernel=1))
+        self.features = nn.Sequential(*features)
+        self.classifier = nn.Sequential(nn.Dropout(0.2), nn.Linear(last, num_classes))
+
+    def forward(self, x):
+        x = F.adaptive_avg_pool2d(self.features(x), (1, 1))
+        return self.classifier(torch.flatten(x, 1))

@@ -315,3 +315,15 @@ def test_sizes_that_are_expressions_are_computed_at_run_time():
     module = archlang.to_torch(spec)
     assert module(torch.randn(2, 4, 7)).shape == (2, 24)
     assert module(torch.randn(3, 4, 5)).shape == (3, 16)
+
+
+def test_mobilenet_v2_outputs_equal_torchvisions_for_the_same_weights():
+    from handwritten import MobileNetV2
+
+    ours = archlang.to_torch(str(ROOT / "specs" / "vision" / "mobilenet.arch"), "MobileNetV2", seed=0).eval()
+    _randomise_batchnorm(ours, 3)
+    reference = MobileNetV2().eval()
+    reference.load_state_dict(ours.state_dict(), strict=True)
+    x = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        assert torch.equal(ours(x), reference(x))
