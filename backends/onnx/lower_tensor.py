@@ -15,8 +15,7 @@ from __future__ import annotations
 
 from onnx import helper
 
-from archlang import dims
-from archlang.ops.rearrange import ELLIPSIS, parse_pattern
+from archlang.ops.rearrange import plan_rearrange
 
 from .call import INT64_MAX, Call, cast, expand_shape, is_one, reshape, squeeze, transpose, unsqueeze
 from .graph import ELEM
@@ -163,47 +162,9 @@ def _slice_bounds(e: slice) -> tuple:
 # ---------------------------------------------------------------------------- rearrange
 
 
-def rearrange_plan(pattern: str, shape: tuple, axes: dict) -> tuple[list, list, list]:
-    """einops' rearrange as (split shape, permutation, merged shape), from the IR input shape."""
-    left, right = parse_pattern(pattern)
-    sizes = dict(axes or {})
-    names: list[str] = []
-    dim = 0
-    for group in left:
-        if group == [ELLIPSIS]:
-            extra = len(shape) - (len(left) - 1)
-            for k in range(extra):
-                sizes[f"...{k}"] = shape[dim + k]
-                names.append(f"...{k}")
-            dim += extra
-            continue
-        known = 1
-        for n in group:
-            if n in sizes:
-                known = known * sizes[n]
-        unknown = [n for n in group if n not in sizes]
-        if unknown:
-            sizes[unknown[0]] = dims.exact_div(shape[dim], known)
-        names.extend(group)
-        dim += 1
-    ellipsis = [n for n in names if n.startswith("...")]
-    order, out = [], []
-    for group in right:
-        members = ellipsis if group == [ELLIPSIS] else group
-        order.extend(members)
-        if group == [ELLIPSIS]:
-            out.extend(sizes[n] for n in members)
-        else:
-            size = 1
-            for n in members:
-                size = size * sizes[n]
-            out.append(dims.simplify(size))
-    return [sizes[n] for n in names], [names.index(n) for n in order], out
-
-
 def _rearrange(g, c: Call) -> str:
     t = c.types[0]
-    split, perm, merged = rearrange_plan(c.attrs["pattern"], t.shape, c.attrs.get("axes") or {})
+    split, perm, merged = plan_rearrange(c.attrs["pattern"], t.shape, c.attrs.get("axes") or {})
     y = reshape(g, c.inputs[0], t.shape, tuple(split))
     y = transpose(g, y, perm)
     permuted = tuple(split[i] for i in perm)
