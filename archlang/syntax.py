@@ -121,7 +121,10 @@ def _cache_file() -> str | bool:
     import lark
 
     key = hashlib.sha256((_grammar_text() + lark.__version__).encode()).hexdigest()[:16]
-    folder = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "archlang")
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
+    if not os.path.isabs(base):  # no home folder: build the tables each time instead
+        return False
+    folder = os.path.join(base, "archlang")
     try:
         os.makedirs(folder, mode=0o700, exist_ok=True)
     except OSError:
