@@ -99,8 +99,7 @@ def _write_atomically(path: Path, text: str) -> None:
 
 
 def cmd_ir(args) -> int:
-    program = archlang.load(args.file)
-    model = program.elaborate(args.model, params=parse_params(program, args.param), inputs=parse_inputs(args.input))
+    model = _model_from_args(args)
     sys.stdout.write(archlang.format_ir(model))
     return 0
 
@@ -154,8 +153,14 @@ def _split_assignment(item: str, flag: str) -> tuple[str, str]:
 # ---- compile and summary --------------------------------------------------------------
 
 
+def _program(args):
+    """The file of a command about one entry point: statically checked here; the entry point
+    itself is checked when it is elaborated (the file's other models are not elaborated)."""
+    return archlang.load(args.file, check=False)
+
+
 def _model_from_args(args):
-    program = archlang.load(args.file)
+    program = _program(args)
     return program.elaborate(args.model, params=parse_params(program, args.param),
                              inputs=parse_inputs(getattr(args, "input", None)))
 
@@ -238,7 +243,7 @@ def cmd_render(args) -> int:
 def _space_from_args(args):
     from archlang.search import Space
 
-    program = archlang.load(args.file)
+    program = _program(args)
     return Space(program, args.model, params=parse_params(program, args.param), inputs=parse_inputs(args.input))
 
 
@@ -294,7 +299,7 @@ def cmd_search(args) -> int:
     from archlang.search.progress import Progress
     from archlang.search.study import SearchError
 
-    program = archlang.load(args.file)
+    program = _program(args)
     space = Space(program, args.model, params=parse_params(program, args.param), inputs=parse_inputs(args.input))
     out = Path(args.output or f"search-{args.model}")
     try:
