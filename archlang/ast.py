@@ -204,6 +204,14 @@ class Assert:
 
 
 @dataclass(frozen=True, slots=True)
+class Constrain:
+    """``constrain params <= 5e6``: a condition every architecture of a space must meet."""
+
+    cond: Expr
+    span: Span = _span
+
+
+@dataclass(frozen=True, slots=True)
 class Tie:
     """``tie lm_head.weight = wte.weight`` — two parameter paths become one Parameter."""
 
@@ -212,7 +220,7 @@ class Tie:
     span: Span = _span
 
 
-Stmt = Union[Input, Assign, If, For, Return, Assert, Tie]
+Stmt = Union[Input, Assign, If, For, Return, Assert, Constrain, Tie]
 
 
 # ---- top level --------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """The language's builtin functions over constants: range, len, min, max, abs, int, float,
-str, round, sum, zip, enumerate, any, all.
+str, round, sum, zip, enumerate, any, all, and live_edges (for cell-DAG constraints).
 
 Each takes already-evaluated arguments and returns a constant; sizes are bounded by
 ``LIMITS`` so a spec cannot build an enormous list.  Raise ``OpError`` for bad arguments
@@ -195,6 +195,37 @@ def _bools(items, name):
     return items
 
 
+def b_live_edges(inputs):
+    """The edges of a DAG that lie on a path from vertex 0 to the last vertex.  ``inputs[v]``
+    lists the vertices vertex v reads, each before v.  NAS-Bench-101 bounds this count: the
+    edges of vertices that reach no output, or that nothing feeds, are pruned away."""
+    graph = _dag_inputs(inputs)
+    fed = {0}  # reachable from vertex 0
+    for v in range(1, len(graph)):
+        if any(i in fed for i in graph[v]):
+            fed.add(v)
+    feeding = {len(graph) - 1}  # reaching the last vertex
+    for v in range(len(graph) - 1, -1, -1):
+        if v in feeding:
+            feeding.update(graph[v])
+    live = fed & feeding
+    return sum(1 for v in live for i in graph[v] if i in live)
+
+
+def _dag_inputs(inputs) -> list[list[int]]:
+    if not isinstance(inputs, (list, tuple)) or not inputs:
+        raise OpError(f"live_edges() needs a non-empty list of input lists, got {describe(inputs)}")
+    graph = []
+    for v, reads in enumerate(inputs):
+        if not isinstance(reads, (list, tuple)):
+            raise OpError(f"live_edges(): the inputs of vertex {v} must be a list, got {describe(reads)}")
+        for i in reads:
+            if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < v:
+                raise OpError(f"live_edges(): vertex {v} can only read vertices 0…{v - 1}, not {i!r}")
+        graph.append(list(reads))
+    return graph
+
+
 CONSTANT_BUILTINS = {
     "range": b_range,
     "len": b_len,
@@ -209,4 +240,5 @@ CONSTANT_BUILTINS = {
     "enumerate": b_enumerate,
     "any": b_any,
     "all": b_all,
+    "live_edges": b_live_edges,
 }

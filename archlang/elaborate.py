@@ -51,6 +51,7 @@ class Context:
         self.steps = 0
         self.entry: str | None = None  # the entry point's name, first in every chain note
         self.conditions: list = []  # (label, option indices) of the choices enclosing this point
+        self.constrained = False  # whether a `constrain` statement left a constraint in the IR
 
     @contextlib.contextmanager
     def condition(self, label: str, allowed: tuple[int, ...]):
@@ -122,6 +123,7 @@ class Builder:
         self.names: dict[str, int] = {}
         self.slots: dict[str, Slot] = {}
         self.ties: list[Tie] = []
+        self.constraints: list = []
         self.outputs: tuple[str, ...] | None = None
 
     def fresh(self, base: str) -> str:
@@ -236,7 +238,7 @@ class Body(Evaluator):
         return Graph(
             name=self.definition.name, args=_ir_args(self.args), doc=self.definition.doc,
             members=self.b.members(), nodes=tuple(self.b.nodes), outputs=self.b.outputs,
-            ties=tuple(self.b.ties), span=self.definition.span,
+            ties=tuple(self.b.ties), constraints=tuple(self.b.constraints), span=self.definition.span,
         )
 
     def execute_body(self) -> None:
@@ -460,6 +462,14 @@ class Body(Evaluator):
             return
         message = self.eval(stmt.message) if stmt.message is not None else "assertion failed"
         raise AssertFailed(str(message), stmt.span)
+
+    def stmt_Constrain(self, stmt: ast.Constrain) -> None:
+        from archlang.constrain import constrain
+
+        kept = constrain(self, stmt)
+        if kept is not None:
+            self.b.constraints.append(kept)
+            self.ctx.constrained = True
 
     def stmt_Tie(self, stmt: ast.Tie) -> None:
         target, source = ".".join(stmt.target), ".".join(stmt.source)

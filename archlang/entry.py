@@ -45,8 +45,20 @@ def elaborate_entry(program: Program, name: str, params: dict, inputs: dict, ass
             "declare it as `space`, or fix the choices",
             definition.span,
         )
-    return Model(name=name, kind=definition.kind, params=_ir_args(args), graph=graph,
-                 choices=tuple(free.values()))
+    model = Model(name=name, kind=definition.kind, params=_ir_args(args), graph=graph,
+                  choices=tuple(free.values()))
+    if ctx.constrained and not free:
+        _check_constraints(program, model)
+    return model
+
+
+def _check_constraints(program: Program, model: Model) -> None:
+    """A concrete architecture satisfies its ``constrain`` statements (metrics included)."""
+    from archlang.constrain import broken, collect, violation
+
+    failures = broken(model, program.unit, collect(model.graph))
+    if failures:
+        raise ArchError.collect([violation(model, c, values) for c, values in failures])
 
 
 def _alias_target(ctx: Context, ref: BlockRef, params: dict):

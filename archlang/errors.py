@@ -130,6 +130,12 @@ class SpaceError(ArchError):
     kind = "space"
 
 
+class ConstraintError(SpaceError):
+    """An architecture, or every architecture of a space, breaks a ``constrain`` statement."""
+
+    kind = "constraint"
+
+
 @dataclass
 class OpError(Exception):
     """Raised by op rules (shape inference, attribute binding) without a location.

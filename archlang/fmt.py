@@ -113,10 +113,22 @@ def _const(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        return repr(value)
+        return float_literal(value)
     if isinstance(value, str):
         return string_literal(value)
     return str(value)
+
+
+def float_literal(value: float) -> str:
+    """A float as people write it: ``5e6`` and ``1.5e-4`` rather than ``5000000.0`` and ``0.00015``."""
+    text = repr(value)
+    if value != value or value in (float("inf"), float("-inf")) or 1e-3 <= abs(value) < 1e5 or value == 0:
+        return text
+    mantissa, exponent = f"{value:e}".split("e")
+    mantissa = mantissa.rstrip("0").rstrip(".")
+    short = f"{mantissa}e{int(exponent)}"
+    digits = len(mantissa.replace("-", "").replace(".", ""))
+    return short if digits <= 3 and float(short) == value else text
 
 
 # ---- layout: text parts and bracket groups ------------------------------------------------
@@ -395,6 +407,9 @@ class _Printer:
             parts += [", ", *self.expr(s.message)]
         return render(parts, level, INDENT * level)
 
+    def _constrain(self, s: ast.Constrain, level: int) -> list[str]:
+        return render(["constrain ", *self.expr(s.cond)], level, INDENT * level)
+
     def _tie(self, s: ast.Tie, level: int) -> list[str]:
         return [f"{INDENT * level}tie {'.'.join(s.target)} = {'.'.join(s.source)}"]
 
@@ -447,7 +462,7 @@ class _Printer:
 
     STMT: dict[type, Callable] = {
         ast.Input: _input, ast.Assign: _assign, ast.If: _if, ast.For: _for,
-        ast.Return: _return, ast.Assert: _assert, ast.Tie: _tie, _DocString: _docstring,
+        ast.Return: _return, ast.Assert: _assert, ast.Constrain: _constrain, ast.Tie: _tie, _DocString: _docstring,
         ast.Import: _import, ast.Let: _let, ast.BlockDef: _blockdef,
     }
 
@@ -946,6 +961,7 @@ _BRACKETS: dict[type, Callable] = {
     ast.Assign: lambda loc, it: loc.exprs(it.node.value),
     ast.Return: lambda loc, it: loc.exprs(*it.node.values),
     ast.Assert: lambda loc, it: loc.exprs(it.node.cond, it.node.message),
+    ast.Constrain: lambda loc, it: loc.exprs(it.node.cond),
     ast.Import: lambda loc, it: [], ast.Tie: lambda loc, it: [], _DocString: lambda loc, it: [],
 }
 

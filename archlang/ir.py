@@ -89,6 +89,31 @@ class Tie(IRModel):
     span: Span
 
 
+class ChoiceRef(IRModel):
+    """In a constraint's environment: the value that decision ``label`` picks among ``options``."""
+
+    label: str
+    options: tuple[Any, ...]
+
+
+class Constraint(IRModel):
+    """``constrain cond``: every architecture of the space must satisfy ``cond``.
+
+    ``cond`` is the condition's expression (an archlang.ast node) and ``text`` its source;
+    ``env`` holds the values of the names it reads where the statement stands: constants,
+    sizes over integer choices (``dims`` expressions) and ``ChoiceRef``s, so it can be
+    evaluated for any assignment without elaborating again.  ``metrics`` are the names it
+    reads that mean the whole architecture: ``params`` (parameter count), ``macs``
+    (multiply-accumulates per example).
+    """
+
+    text: str
+    cond: Any
+    env: dict[str, Any] = Field(default_factory=dict)
+    metrics: tuple[str, ...] = ()
+    span: Span
+
+
 class Node(IRModel):
     kind: NodeKind
     name: str
@@ -114,6 +139,7 @@ class Graph(IRModel):
     nodes: tuple[Node, ...]
     outputs: tuple[str, ...]
     ties: tuple[Tie, ...] = ()
+    constraints: tuple[Constraint, ...] = ()
     span: Span
 
     def node(self, name: str) -> Node:

@@ -9,7 +9,7 @@ backend.
 from __future__ import annotations
 
 from archlang import dims, ops
-from archlang.ir import BlockName, Graph, Member, Model, Node
+from archlang.ir import BlockName, ChoiceRef, Graph, Member, Model, Node
 from archlang.types import TensorType
 
 
@@ -32,6 +32,21 @@ def format_model(model: Model) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _reads(env: dict) -> str:
+    """`` where w = w, i1 = [v1.inputs]``: the values a constraint reads, decisions in brackets."""
+    if not env:
+        return ""
+    return "  where " + ", ".join(f"{name} = {_read(value)}" for name, value in env.items())
+
+
+def _read(value) -> str:
+    if isinstance(value, ChoiceRef):
+        return f"[{value.label}]"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(map(_read, value)) + "]"
+    return _value(value)
+
+
 class _Printer:
     def __init__(self, lines: list[str]) -> None:
         self.lines = lines
@@ -42,6 +57,8 @@ class _Printer:
             self.node(node, graph, path, depth)
         for tie in graph.ties:
             self.lines.append("  " * depth + f"tie {tie.target} = {tie.source}")
+        for c in graph.constraints:
+            self.lines.append("  " * depth + f"constrain {c.text}{_reads(c.env)}")
 
     def node(self, node: Node, graph: Graph, path: str, depth: int) -> None:
         pad = "  " * depth

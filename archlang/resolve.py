@@ -124,8 +124,9 @@ class _Names:
     def statements(self, body) -> list[ArchError]:
         errors = []
         for stmt in _all_statements(body):
+            extra = METRICS if isinstance(stmt, ast.Constrain) else frozenset()
             for expr in _expressions(stmt):
-                errors.extend(self.expr(expr))
+                errors.extend(self.expr(expr, extra))
         return errors
 
     def expr(self, expr, extra: frozenset = frozenset()) -> list[ArchError]:
@@ -162,7 +163,37 @@ def _expressions(stmt):
         return list(stmt.values)
     if isinstance(stmt, ast.Assert):
         return [stmt.cond, stmt.message]
+    if isinstance(stmt, ast.Constrain):
+        return [stmt.cond]
     return []
+
+
+# Names a `constrain` condition may read without defining them: measures of the whole architecture.
+METRICS = frozenset({"params", "macs"})
+
+
+def free_names(expr, bound: frozenset = frozenset()) -> list[str]:
+    """The names an expression reads (not those its comprehensions bind), in order, once each."""
+    found: dict[str, None] = {}
+
+    def walk(e, inner):
+        if e is None:
+            return
+        if isinstance(e, ast.Name):
+            if e.id not in inner:
+                found.setdefault(e.id)
+        elif isinstance(e, ast.ListComp):
+            walk(e.iter, inner)
+            walk(e.elt, inner | {e.var})
+            walk(e.cond, inner | {e.var})
+        elif isinstance(e, ast.Attribute):
+            walk(e.value, inner)
+        else:
+            for child in _children(e):
+                walk(child, inner)
+
+    walk(expr, bound)
+    return list(found)
 
 
 def _children(expr):

@@ -384,6 +384,9 @@ class ToAst(Transformer):
     def assert_stmt(self, ch):
         return ast.Assert(ch[0], ch[1], self._span(ch))
 
+    def constrain_stmt(self, ch):
+        return ast.Constrain(ch[0], self._span(ch))
+
     def tie_stmt(self, ch):
         # `dotted` keeps its tokens so the span covers both paths (plain strings have no position)
         return ast.Tie(tuple(map(str, ch[0])), tuple(map(str, ch[1])), self._span(ch))

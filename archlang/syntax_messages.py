@@ -48,7 +48,7 @@ _EXAMPLES: dict[str, list[str]] = {
         "def f",
         "foo",
     ],
-    "a statement must be an input, an assignment, if, for, return, assert or tie": [
+    "a statement must be an input, an assignment, if, for, return, assert, constrain or tie": [
         "block A() {\nf(x)\n}",
         "block A() {\n1\n}",
         "block A() {\nx\n}",
@@ -96,7 +96,7 @@ _ELSE_LINE = re.compile(r"\s*(else|elif)\b")
 _VALUE_START = {"NAME", "INT", "FLOAT", "STRING", "TRUE", "FALSE", "NONE", "ELLIPSIS"}
 _MISSING_COMMA = {"(": "expected ',' between items", "[": "expected ',' between list items"}
 _ELSE_MESSAGE = "'else' and 'elif' go on the same line as the closing brace: `} else {`"
-_STATEMENT_MESSAGE = "a statement must be an input, an assignment, if, for, return, assert or tie"
+_STATEMENT_MESSAGE = "a statement must be an input, an assignment, if, for, return, assert, constrain or tie"
 
 
 def _common_mistake(exc: UnexpectedInput, text: str, stack) -> str | None:

@@ -78,7 +78,7 @@ CASES = [
     case("else-on-next-line", M + "    if true {\n        x = x\n    }\n    else {\n        x = x\n    }\n    return x\n}\n",
          ParseError, "'else' and 'elif' go on the same line as the closing brace", 6, 5),
     case("expression-statement", M + "    relu(x)\n    return x\n}\n",
-         ParseError, "a statement must be an input, an assignment, if, for, return, assert or tie", 3, 9),
+         ParseError, "a statement must be an input, an assignment, if, for, return, assert, constrain or tie", 3, 9),
     case("top-level-assignment", "x = 1\n",
          ParseError, "only definitions may appear at the top level", 1, 1),
     case("dangling-operator", "let a = 1 +\n",

@@ -107,7 +107,7 @@ def test_empty_and_comment_only_sources():
         ("let a = f(k = 1, b)", "let a = f(b, k=1)"),
         ("let a = 'it\"s'", "let a = 'it\"s'"),
         ("let a = 'it\\'s \"q\"\\n\\x00'", 'let a = "it\'s \\"q\\"\\n\\x00"'),
-        ("let a = 1e-5 + 1_000 + 0.1 + 1E3", "let a = 1e-05 + 1000 + 0.1 + 1000.0"),
+        ("let a = 1e-5 + 1_000 + 0.1 + 1E3", "let a = 1e-5 + 1000 + 0.1 + 1000.0"),
         ("model M() = X", "model M() = X"),
         ("model M = X", "model M = X"),
     ],

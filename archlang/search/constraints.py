@@ -1,4 +1,6 @@
-"""Static constraints on a space's architectures: bounds on parameters and MACs.
+"""Constraints given from outside a spec (API, ``archlang sample --max-params``): bounds on
+parameters and MACs.  A spec states its own with ``constrain`` statements (archlang.constrain);
+a space honours both.
 
     constraints = [Constraint("params", "<=", 5e6), parse_constraint("macs <= 300e6")]
     space.sample(seed=0, constraints=constraints)     # uniform over the feasible architectures
@@ -16,7 +18,6 @@ import operator
 import re
 from dataclasses import dataclass
 
-from archlang import dims
 from archlang.errors import SpaceError, Span
 
 METRICS = ("params", "macs")
@@ -59,24 +60,14 @@ def parse_constraint(text: str) -> Constraint:
 
 def metrics(space, assignment, which=METRICS) -> dict:
     """The parameters and per-example MACs of the architecture ``assignment`` fixes."""
-    from archlang.summarize import count_params, summarize
+    from archlang.constrain import measure
 
-    model = space.fix_model(assignment)
-    values = {}
-    if "params" in which:
-        values["params"] = _number(count_params(model.graph), model, "parameters")
-    if "macs" in which:
-        values["macs"] = _number(summarize(model).macs, model, "MACs")
-    return values
+    return measure(space._fixed(assignment), which)
 
 
-def feasible(space, assignment, constraints) -> bool:
-    """Whether the architecture satisfies every constraint."""
-    constraints = normalise(constraints)
-    if not constraints:
-        return True
-    values = metrics(space, assignment, {c.metric for c in constraints})
-    return all(c.holds(values) for c in constraints)
+def feasible(space, assignment, constraints=None) -> bool:
+    """Whether the architecture satisfies the spec's constraints and ``constraints``."""
+    return space.feasible(assignment, constraints)
 
 
 def normalise(constraints) -> list[Constraint]:
@@ -95,18 +86,3 @@ def normalise(constraints) -> list[Constraint]:
     if isinstance(constraints, (str, Constraint)):
         constraints = [constraints]
     return [parse_constraint(c) if isinstance(c, str) else c for c in constraints]
-
-
-def _number(value, model, what: str) -> int:
-    """An int: the batch size (first input dimension) set to 1; other sizes must be concrete."""
-    if isinstance(value, int):
-        return value
-    batch = {d for n in model.graph.input_nodes for d in n.type.shape[:1] if not isinstance(d, int)}
-    env = {name: 1 for d in batch for name in dims.free_symbols(d)}
-    missing = dims.free_symbols(value) - set(env)
-    if missing:
-        raise SpaceError(
-            f"the {what} of {model.name} depend on the size{'s' if len(missing) > 1 else ''} "
-            f"{', '.join(sorted(missing))}; give the space concrete inputs (inputs={{...}})", model.graph.span,
-        )
-    return dims.evaluate(value, env)

@@ -13,15 +13,27 @@ from archlang.errors import SpaceError
 def describe_space(space, unique_limit: int = 20_000) -> str:
     size = space.size()
     lines = [f"space {space.name} ({space.program.file})",
-             f"size:     {size:,} configuration{'s' if size != 1 else ''}",
-             f"distinct: {_unique(space, size, unique_limit)}",
-             f"decisions ({len(space.decisions)}):"]
+             f"size:     {size:,} configuration{'s' if size != 1 else ''}"]
+    if space.constraints:
+        lines.append(f"feasible: {_feasible(space, size, unique_limit)}")
+    lines += [f"distinct: {_unique(space, size, unique_limit)}",
+              f"decisions ({len(space.decisions)}):"]
     rows = [("label", "kind", "options", "active")]
     rows += [(d.label, _kind(d), _options(d), when_text(d.when, space.tree.by_label)) for d in space.decisions]
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     for row in rows:
         lines.append("  " + "  ".join(row[i].ljust(widths[i]) for i in range(3)) + "  " + row[3])
+    if space.constraints:
+        lines.append(f"constraints ({len(space.constraints)}), honoured by sample, enumerate and search:")
+        lines += [f"  {c.text}  ({c.span.file}:{c.span.line})" for c in space.constraints]
     return "\n".join(lines) + "\n"
+
+
+def _feasible(space, size: int, limit: int) -> str:
+    if size > limit:
+        return f"not counted (--unique-limit {size} checks all {size:,} configurations)"
+    count = space.size(feasible=True)
+    return f"{count:,} configuration{'s' if count != 1 else ''} meet the constraints"
 
 
 def _unique(space, size: int, limit: int) -> str:

@@ -237,6 +237,7 @@ class _GenotypeParser:
 
 NB101_OPS = ("conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3")
 NB101_VERTICES = 7
+NB101_EDGES = 9
 
 
 def nb101_to_assignment(space, matrix, ops) -> Assignment:
@@ -253,6 +254,9 @@ def nb101_to_assignment(space, matrix, ops) -> Assignment:
     n = len(matrix)
     if n > NB101_VERTICES:
         raise SpaceError(f"a NAS-Bench-101 cell has at most {NB101_VERTICES} vertices, got {n}", _SPAN)
+    edges = sum(map(sum, matrix))
+    if edges > NB101_EDGES:
+        raise SpaceError(f"a NAS-Bench-101 cell has at most {NB101_EDGES} edges, got {edges} after pruning", _SPAN)
     where = list(range(n - 1)) + [NB101_VERTICES - 1]  # vertex -> vertex of the space's cell
     values: dict = {}
     for v in range(1, NB101_VERTICES):

@@ -65,8 +65,8 @@ def space_hasher(space) -> "Hasher":
 
 
 def unique_size(space, limit: int = ENUMERATION_LIMIT) -> int:
-    """How many distinct architectures (canonical hashes) the space holds: exact, by
-    enumerating it, when it has at most ``limit`` configurations."""
+    """How many distinct architectures (canonical hashes) the space holds, among those that
+    meet its constraints: exact, by enumerating it, when it has at most ``limit`` configurations."""
     size = space.size()
     if size > limit:
         raise SpaceError(
@@ -79,8 +79,11 @@ def unique_size(space, limit: int = ENUMERATION_LIMIT) -> int:
     paused = gc.isenabled()
     gc.disable()  # many short-lived immutable objects, no cycles: collection would only slow it
     try:
+        from archlang.search.space import Assignment
+
         for values in space.tree.enumerate():
-            seen.add(hasher.assignment_hash(values))
+            if not space.constraints or space.feasible(Assignment(values, space.hash)):
+                seen.add(hasher.assignment_hash(values))
     finally:
         if paused:
             gc.enable()

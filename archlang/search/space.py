@@ -66,39 +66,83 @@ class Space:
         self.tree = Tree(self.decisions)
         self.hash = _space_hash(name, self.decisions)
         self._selector = None  # fixes assignments by selection in the space's IR (made on first use)
+        from archlang.constrain import collect
+
+        self.constraints = collect(self.model.graph)  # the spec's `constrain` statements
 
     # ---- counting and drawing
-    def size(self, unique: bool = False) -> int:
-        """The exact number of configurations (``unique``: distinct architectures)."""
+    def size(self, unique: bool = False, *, feasible: bool = False) -> int:
+        """The exact number of configurations, computed over the decision tree.  ``unique``:
+        distinct architectures (canonical hashes) among the feasible ones; ``feasible``: the
+        configurations that meet the spec's constraints.  Both enumerate the space, so they
+        are only tractable for small ones (search.hashing.ENUMERATION_LIMIT)."""
         if unique:
             from archlang.search.hashing import unique_size
 
             return unique_size(self)
+        if feasible and self.constraints:
+            from archlang.search.hashing import ENUMERATION_LIMIT
+
+            size = self.tree.size()
+            if size > ENUMERATION_LIMIT:
+                raise SpaceError(
+                    f"counting the configurations of {self.name} that meet its constraints means checking all "
+                    f"{size:,}, more than the {ENUMERATION_LIMIT:,} that is tractable", self.model.graph.span,
+                )
+            return sum(1 for _ in self.enumerate())
         return self.tree.size()
 
     def sample(self, rng: random.Random | int | None = None, *, seed: int | None = None,
                constraints=None, max_tries: int = 10_000) -> Assignment:
-        """A configuration drawn uniformly: every configuration has probability 1 / size();
-        with ``constraints`` (search.constraints), uniformly among the feasible ones (by rejection)."""
-        from archlang.search.constraints import feasible, normalise
+        """A configuration drawn uniformly: every configuration has probability 1 / size().
+        With constraints (the spec's ``constrain`` statements, and ``constraints``: see
+        search.constraints), uniformly among the feasible ones, by rejection."""
+        from archlang.search.constraints import normalise
 
         rng, constraints = _rng(rng, seed), normalise(constraints)
-        for _ in range(max_tries if constraints else 1):
+        for _ in range(max_tries if constraints or self.constraints else 1):
             assignment = Assignment(self.tree.sample(rng), self.hash)
-            if feasible(self, assignment, constraints):
+            if self.feasible(assignment, constraints):
                 return assignment
-        raise SpaceError(f"no architecture of {self.name} satisfying {', '.join(map(str, constraints))} "
+        wanted = [c.text for c in self.constraints] + [str(c) for c in constraints]
+        raise SpaceError(f"no architecture of {self.name} satisfying {', '.join(wanted)} "
                          f"was found in {max_tries:,} draws", self.model.graph.span)
 
     def enumerate(self, constraints=None) -> Iterator[Assignment]:
-        """Every configuration once (the feasible ones, with ``constraints``), lazily, in a stable order."""
-        from archlang.search.constraints import feasible, normalise
+        """Every feasible configuration once, lazily, in a stable order (constraints as in sample)."""
+        from archlang.search.constraints import normalise
 
         constraints = normalise(constraints)
         for values in self.tree.enumerate():
             assignment = Assignment(values, self.hash)
-            if feasible(self, assignment, constraints):
+            if self.feasible(assignment, constraints):
                 yield assignment
+
+    def feasible(self, assignment: Assignment, constraints=None) -> bool:
+        """Whether the architecture meets the spec's constraints (and ``constraints``)."""
+        from archlang.search.constraints import metrics, normalise
+
+        constraints = normalise(constraints)
+        if not constraints and not self.constraints:
+            return True
+        model = self._fixed(assignment)
+        if self.broken(model, assignment):
+            return False
+        values = metrics(self, assignment, {c.metric for c in constraints}) if constraints else {}
+        return all(c.holds(values) for c in constraints)
+
+    def broken(self, model: Model, assignment: Assignment) -> list:
+        """The spec constraints the fixed ``model`` of ``assignment`` breaks, with the metrics they read."""
+        if not self.constraints:
+            return []
+        from archlang.constrain import broken, collect
+
+        def choose(label: str):
+            decision = self.tree.by_label[label]
+            index = decision.index(assignment.values[label])
+            return index, decision.decl.options[index]
+
+        return broken(model, self.program.unit, collect(model.graph), choose)
 
     # ---- checking and fixing
     def check(self, assignment: Assignment) -> Assignment:
@@ -129,7 +173,18 @@ class Space:
 
     def fix_model(self, assignment: Assignment, *, elaborate: bool = False) -> Model:
         """The concrete ir.Model the assignment selects: picked out of the space's IR, where
-        every alternative is already elaborated (search.fixing), or elaborated anew."""
+        every alternative is already elaborated (search.fixing), or elaborated anew.  An
+        architecture that breaks a constraint of the spec is a ConstraintError."""
+        model = self._fixed(assignment, elaborate=elaborate)
+        failures = self.broken(model, assignment) if not elaborate else []
+        if failures:
+            from archlang.constrain import violation
+            from archlang.errors import ArchError
+
+            raise ArchError.collect([violation(model, c, values) for c, values in failures])
+        return model
+
+    def _fixed(self, assignment: Assignment, *, elaborate: bool = False) -> Model:
         self.check(assignment)
         if elaborate:
             model = self.program.elaborate(self.name, params=self.params, inputs=self.inputs,
@@ -175,9 +230,17 @@ class Space:
         return loads_program(self.to_arch(assignment), filename=f"{self.name}.fixed.arch")
 
     # ---- local moves
-    def mutate(self, assignment: Assignment, rng: random.Random | int | None = None) -> Assignment:
-        """Change exactly one active decision to another of its options (its subtree resampled)."""
+    def mutate(self, assignment: Assignment, rng: random.Random | int | None = None, tries: int = 200) -> Assignment:
+        """Change exactly one active decision to another of its options (its subtree resampled);
+        with constraints, a feasible such neighbour (the assignment itself if ``tries`` find none)."""
         rng = _rng(rng, None)
+        for _ in range(tries if self.constraints else 1):
+            moved = self._mutate(assignment, rng)
+            if self.feasible(moved):
+                return moved
+        return assignment
+
+    def _mutate(self, assignment: Assignment, rng: random.Random) -> Assignment:
         values = dict(self.check(assignment).values)
         movable = [d for d in self.tree.active(values) if d.arity > 1]
         if not movable:
@@ -192,9 +255,18 @@ class Space:
             self.tree._sample(child, rng, values)
         return Assignment(values, self.hash)
 
-    def crossover(self, a: Assignment, b: Assignment, rng: random.Random | int | None = None) -> Assignment:
-        """Each root decision (with everything under it) from one parent or the other."""
+    def crossover(self, a: Assignment, b: Assignment, rng: random.Random | int | None = None,
+                  tries: int = 200) -> Assignment:
+        """Each root decision (with everything under it) from one parent or the other; with
+        constraints, a feasible such child (parent ``a`` if ``tries`` find none)."""
         rng = _rng(rng, None)
+        for _ in range(tries if self.constraints else 1):
+            child = self._crossover(a, b, rng)
+            if self.feasible(child):
+                return child
+        return a
+
+    def _crossover(self, a: Assignment, b: Assignment, rng: random.Random) -> Assignment:
         self.check(a), self.check(b)
         values: dict = {}
         for root in self.tree.roots:

@@ -14,7 +14,7 @@ from archlang.errors import SpaceError
 from archlang.ir import BlockName, Graph, Member, Model, Node
 from archlang.types import TensorType
 
-_KEYWORDS = {"input", "if", "elif", "else", "for", "in", "return", "assert", "tie", "let", "not",
+_KEYWORDS = {"input", "if", "elif", "else", "for", "in", "return", "assert", "constrain", "tie", "let", "not",
              "and", "or", "true", "false", "none", "import", "from", "as", "block", "model", "space"}
 
 
