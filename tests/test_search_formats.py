@@ -246,3 +246,70 @@ def test_dead_nb101_vertices_do_not_change_the_hash():
     values["output.inputs"] = values["output.inputs"] | (1 << 5)  # now it feeds the output
     c = space.check(Assignment(values, a.space))
     assert space.canonical_hash(c) != space.canonical_hash(a)
+
+
+def test_the_constrained_nb101_space_holds_exactly_the_benchmarks_423624_cells():
+    """Every feasible configuration, pruned: its distinct cells up to isomorphism, with 3 ops on
+    the inner vertices, counted by Burnside's lemma per unlabelled cell — NAS-Bench-101 reports
+    423,624 unique graphs.  The input subsets are read from the space's decisions; the 9-edge
+    rule is the spec's live_edges constraint (bitwise here: 1.3 M subset combinations)."""
+    space = nb101()
+    subsets = [[sum(1 << u for u in option) for option in space.tree.by_label[label].decl.options]
+               for label in ["v1.inputs", "v2.inputs", "v3.inputs", "v4.inputs", "v5.inputs", "output.inputs"]]
+    cells = set()
+    for masks in itertools.product(*subsets):
+        live, reads = live_vertices((0,) + masks)
+        if sum(bin(reads[v] & live).count("1") for v in range(7) if live >> v & 1) <= 9:
+            kept = [v for v in range(7) if live >> v & 1]
+            cells.add(tuple(frozenset(kept.index(u) for u in kept if reads[v] >> u & 1) for v in kept))
+    classes = {}
+    for cell in cells:
+        canonical, automorphisms = symmetries(cell)
+        classes[canonical] = (len(cell), automorphisms)
+    total = 0
+    for n, automorphisms in classes.values():
+        fixed = sum(3 ** cycles(perm, range(1, n - 1)) for perm in automorphisms)
+        assert fixed % len(automorphisms) == 0
+        total += fixed // len(automorphisms)
+    assert total == 423_624
+
+
+def live_vertices(reads: tuple) -> tuple[int, tuple]:
+    """Bitmask of the vertices on an input → output path of the 7-vertex cell."""
+    fed = 1
+    for v in range(1, 7):
+        if reads[v] & fed:
+            fed |= 1 << v
+    feeding = 1 << 6
+    for v in range(6, 0, -1):
+        if feeding >> v & 1:
+            feeding |= reads[v]
+    return fed & feeding, reads
+
+
+def symmetries(cell: tuple) -> tuple[tuple, list[dict]]:
+    """The smallest edge list over renumberings of the inner vertices, and the renumberings
+    that map the cell onto itself."""
+    n = len(cell)
+    edges = frozenset((u, v) for v in range(n) for u in cell[v])
+    inner = list(range(1, n - 1))
+    best, automorphisms = None, []
+    for order in itertools.permutations(inner):
+        perm = {0: 0, n - 1: n - 1, **dict(zip(inner, order))}
+        moved = frozenset((perm[u], perm[v]) for u, v in edges)
+        key = (n, tuple(sorted(moved)))
+        best = key if best is None or key < best else best
+        if moved == edges:
+            automorphisms.append(perm)
+    return best, automorphisms
+
+
+def cycles(perm: dict, vertices) -> int:
+    seen, count = set(), 0
+    for v in vertices:
+        if v not in seen:
+            count += 1
+            while v not in seen:
+                seen.add(v)
+                v = perm[v]
+    return count
