@@ -249,6 +249,15 @@ def _first(children, locate):
     return None
 
 
+def _check_argument_order(args) -> None:
+    seen_keyword = False
+    for arg in args:
+        if isinstance(arg, ast.Keyword):
+            seen_keyword = True
+        elif seen_keyword:
+            raise ParseError("a positional argument cannot follow keyword arguments", arg.span)
+
+
 class ToAst(Transformer):
     """Builds archlang.ast nodes; one method per grammar rule or alias.
 
@@ -426,6 +435,7 @@ class ToAst(Transformer):
     def call(self, ch):
         func, args = ch
         args = args or ()
+        _check_argument_order(args)
         positional = tuple(a for a in args if not isinstance(a, ast.Keyword))
         keywords = tuple(a for a in args if isinstance(a, ast.Keyword))
         node = ast.Call(func, positional, keywords, self._closed_span(ch, ")"))

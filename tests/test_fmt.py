@@ -104,7 +104,6 @@ def test_empty_and_comment_only_sources():
         ("let a = [x for x in (a if b else c) if (d if e else f)]",
          "let a = [x for x in (a if b else c) if (d if e else f)]"),
         ("let a = x[ : , 1:3:2 , ... , ::2, a:]", "let a = x[:, 1:3:2, ..., ::2, a:]"),
-        ("let a = f(k = 1, b)", "let a = f(b, k=1)"),
         ("let a = 'it\"s'", "let a = 'it\"s'"),
         ("let a = 'it\\'s \"q\"\\n\\x00'", 'let a = "it\'s \\"q\\"\\n\\x00"'),
         ("let a = 1e-5 + 1_000 + 0.1 + 1E3", "let a = 1e-5 + 1000 + 0.1 + 1000.0"),
