@@ -27,6 +27,7 @@ def make_choice(body, options: list, label: str, expr):
         raise ArchTypeError("choice() needs at least one option", expr.span)
     kind = _kind(options, expr)
     _record(body.ctx, ChoiceDecl(label=label, kind=kind, options=_describe_options(options),
+                                 display=_display(options) if kind == "layer" else (),
                                  when=(tuple(body.ctx.conditions),), span=expr.span))
     if label in body.ctx.assignment:
         index = _assigned_index(body.ctx, label, len(options), expr)
@@ -75,6 +76,53 @@ def _kind(options: list, expr) -> str:
 
 def _describe_options(options: list) -> tuple:
     return tuple(_describe(o) for o in options)
+
+
+def _display(options: list) -> tuple[str, ...]:
+    """Each layer option's name, with the fewest arguments (in order) that tell it apart from
+    options of the same name (``SepConv(kernel_size=3)`` | ``SepConv(kernel_size=5)``)."""
+    names = [_describe(o) for o in options]
+    args = [_arguments(o) for o in options]
+    keys_of = {name: _telling_keys([a for n, a in zip(names, args) if n == name]) for name in set(names)}
+    return tuple(
+        f"{name}({', '.join(f'{k}={_text(own[k])}' for k in keys_of[name] if k in own)})" if keys_of[name] else name
+        for name, own in zip(names, args)
+    )
+
+
+def _telling_keys(group: list[dict]) -> list[str]:
+    """Argument names, in order, until every pair of the group differs in one of them."""
+    pending = {(i, j) for i in range(len(group)) for j in range(i + 1, len(group))}
+    keys: list[str] = []
+    for key in dict.fromkeys(k for a in group for k in a):
+        split = {(i, j) for i, j in pending if group[i].get(key, _MISSING) != group[j].get(key, _MISSING)}
+        if split:
+            keys.append(key)
+            pending -= split
+        if not pending:
+            break
+    return keys
+
+
+_MISSING = object()
+
+
+def _arguments(option) -> dict:
+    from archlang.values import BlockLayer, OpLayer
+
+    if isinstance(option, OpLayer):
+        return dict(option.attrs)
+    if isinstance(option, BlockLayer):
+        return dict(option.args)
+    return {}
+
+
+def _text(value) -> str:
+    if isinstance(value, dims.Expr):
+        return dims.to_str(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(map(_text, value)) + "]"
+    return describe(value) if isinstance(value, Layer) else repr(value) if isinstance(value, str) else str(value)
 
 
 def _describe(option):

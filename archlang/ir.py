@@ -189,6 +189,9 @@ class ChoiceDecl(IRModel):
     options: tuple[Any, ...]  # values; layer descriptions; counts; or candidate names (subset)
     k: int | None = None  # subset size for kind == "subset"
     when: tuple[tuple[Condition, ...], ...] = ((),)
+    # how each layer option reads in tables (``SepConv(kernel_size=5)``): the name and the
+    # arguments that tell same-named options apart; not part of the space's identity
+    display: tuple[str, ...] = ()
     span: Span
 
     @property

@@ -35,6 +35,9 @@ def test_space_of_a_huge_space_does_not_count_distinct_architectures(capsys):
     assert "1,076,746,950,455,072,400 configurations" in out
     assert "not counted" in out
     assert "normal.5.inputs" in out and "subset of 2" in out
+    # same-named options show the fewest arguments that tell them apart
+    assert ("MaxPool2d | AvgPool2d | SkipConnect | SepConv(kernel_size=3) | SepConv(kernel_size=5) | "
+            "DilConv(kernel_size=3) | DilConv(kernel_size=5)") in out
 
 
 def test_sample_prints_one_architecture_that_loads(capsys):

@@ -53,8 +53,8 @@ def _kind(decl) -> str:
     return f"subset of {decl.k}" if decl.kind == "subset" else decl.kind
 
 
-def _options(decl, limit: int = 60) -> str:
-    text = " | ".join(_option(o) for o in decl.options)
+def _options(decl, limit: int = 140) -> str:
+    text = " | ".join(decl.display) if decl.display else " | ".join(_option(o) for o in decl.options)
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
