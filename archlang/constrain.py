@@ -5,11 +5,11 @@ holds (nothing is kept) or it fails (a located error; inside an option of a choi
 kept, so it rules out the configurations that take that option).  Any other condition
 becomes an ``ir.Constraint`` of the graph being built: its expression and the values of the
 names it reads, with search decisions kept symbolic (``ir.ChoiceRef``, or sizes over integer
-choices), for archlang.search.constraints to evaluate per architecture.  Must not import a
-backend.
+choices), evaluated later for each architecture (``Space.feasible``, and a model's own
+check when it is elaborated).  Must not import a backend.
 
     collect(model.graph)                       # every ir.Constraint in a model's IR
-    broken(model, unit, constraints, values)   # those an architecture does not satisfy
+    broken(model, unit, constraints, choose)   # those an architecture does not satisfy
 """
 
 from __future__ import annotations
