@@ -166,7 +166,7 @@ def test_format_module_without_source_keeps_comments():
 SPAN = Span("<generated>", 0, 0)
 KEYWORDS = {
     "import", "from", "as", "let", "block", "model", "space", "input", "if", "elif", "else",
-    "for", "in", "return", "assert", "tie", "or", "and", "not", "true", "false", "none",
+    "for", "in", "return", "assert", "constrain", "tie", "or", "and", "not", "true", "false", "none",
 }
 names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,5}", fullmatch=True).filter(
     lambda s: s not in KEYWORDS
@@ -231,6 +231,7 @@ def statements(body):
                   st.just(SPAN)),
         st.builds(ast.Return, st.lists(exprs, min_size=1, max_size=3).map(tuple), st.just(SPAN)),
         st.builds(ast.Assert, exprs, st.none() | exprs, st.just(SPAN)),
+        st.builds(ast.Constrain, exprs, st.just(SPAN)),
         st.builds(ast.Tie, dotted, dotted, st.just(SPAN)),
     )
     if body is None:
