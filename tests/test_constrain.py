@@ -277,3 +277,10 @@ def test_every_small_dag_cell_gets_live_edges_equal_to_nb101_pruning():
         pruned = nb101_prune(matrix, ["input", "a", "b", "output"])
         inputs = [[i for i in range(v) if matrix[i][v]] for v in range(4)]
         assert b_live_edges(inputs) == (sum(map(sum, pruned[0])) if pruned else 0)
+
+
+def test_violations_name_each_broken_constraint_with_what_it_measured():
+    s = space()
+    assert s.violations(Assignment({"w": 3, "act": 1, "head": 0}, s.hash)) == [
+        "params <= 1700 (params = 1,738)", "classes * w <= 320"]
+    assert s.violations(s.sample(seed=0)) == []

@@ -131,6 +131,15 @@ class Space:
         values = metrics(self, assignment, {c.metric for c in constraints}) if constraints else {}
         return all(c.holds(values) for c in constraints)
 
+    def violations(self, assignment: Assignment) -> list[str]:
+        """The spec constraints the architecture breaks, as text (``params <= 5e6 (params =
+        6,012,000)``); empty when it is feasible."""
+        if not self.constraints:
+            return []
+        found = self.broken(self._fixed(assignment), assignment)
+        return [c.text + (" (" + ", ".join(f"{k} = {v:,}" for k, v in read.items()) + ")" if read else "")
+                for c, read in found]
+
     def broken(self, model: Model, assignment: Assignment) -> list:
         """The spec constraints the fixed ``model`` of ``assignment`` breaks, with the metrics they read."""
         if not self.constraints:
