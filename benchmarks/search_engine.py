@@ -5,17 +5,21 @@
    NAS-Bench-201 with a free objective (a pure function of the assignment), on the default
    SQLite storage and in memory.  Also what ``space.fix_model`` adds for objectives that take
    the fixed model (all the built-ins).  TPE and NSGA-II include their Optuna sampler's own
-   work (it reads every trial of the study at each proposal).
+   work (in the worker's in-memory mirror of the study, synced with one read per proposal).
+   Each figure is the median of ``--repeat`` runs (timings are noisy on a shared machine; the
+   load average is printed with them).
 2. Throughput: an evaluation-bound run (each evaluation waits DELAY seconds) with 1 and 2
    worker processes on one SQLite study: evaluations per second from the first trial's start
    to the last one's end (and wall clock, process start-up included).
 
-    python benchmarks/search_engine.py [--trials 200] [--delay 0.25] [--budget 40]
+    python benchmarks/search_engine.py [--trials 200] [--repeat 3] [--delay 0.25] [--budget 40]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import statistics
 import sys
 import tempfile
 import time
@@ -92,16 +96,19 @@ def throughput(space, workers: int, budget: int, delay: float) -> tuple[float, f
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=200)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per overhead figure (the median is shown)")
     parser.add_argument("--delay", type=float, default=0.25)
     parser.add_argument("--budget", type=int, default=40)
     args = parser.parse_args()
     space = archlang.space(SPACE)
-    print(f"search overhead per trial (ms), NAS-Bench-201, {args.trials} trials, free objective")
+    print(f"search overhead per trial (ms), NAS-Bench-201, {args.trials} trials, free objective, "
+          f"median of {args.repeat} (load average {os.getloadavg()[0]:.2f})")
     print(f"{'strategy':<10} {'SQLite':>8} {'memory':>8}")
     for strategy in ("random", "evolution", "local", "tpe", "nsga2"):
-        sqlite = overhead(space, strategy, args.trials, "sqlite")
-        memory = overhead(space, strategy, args.trials, None)
+        sqlite = statistics.median(overhead(space, strategy, args.trials, "sqlite") for _ in range(args.repeat))
+        memory = statistics.median(overhead(space, strategy, args.trials, None) for _ in range(args.repeat))
         print(f"{strategy:<10} {sqlite:>8.1f} {memory:>8.1f}")
+    print(f"(load average after: {os.getloadavg()[0]:.2f})")
     print(f"space.fix_model (objectives that take the model): {fix_cost(space):.2f} ms per trial")
     print(f"\nthroughput, {args.budget} evaluations of {args.delay} s each, one SQLite study")
     print(f"{'workers':<8} {'eval/s (trials)':>16} {'eval/s (wall)':>14}")

@@ -250,11 +250,12 @@ def _check_no_lost_or_duplicated(study: Study, budget: int) -> None:
     assert not [r for r in study.records if r.state == "RUNNING"]
 
 
-def test_resume_after_sigkill_loses_and_duplicates_nothing(tmp_path):
+@pytest.mark.parametrize("strategy", ["evolution", "tpe"])
+def test_resume_after_sigkill_loses_and_duplicates_nothing(tmp_path, strategy):
     script = _runner(tmp_path, delay=0.15)
     db = tmp_path / "study.db"
     env = dict(os.environ, PYTHONPATH=str(tmp_path))
-    process = subprocess.Popen([sys.executable, str(script), str(db), "evolution", "30", "1"], cwd=tmp_path,
+    process = subprocess.Popen([sys.executable, str(script), str(db), strategy, "30", "1"], cwd=tmp_path,
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.time() + 60
     while _finished(db) < 8 and time.time() < deadline and process.poll() is None:
@@ -267,7 +268,7 @@ def test_resume_after_sigkill_loses_and_duplicates_nothing(tmp_path):
     assert 8 <= done_before < 30
     interrupted = [r for r in before.records if r.state == "RUNNING"]
 
-    result = _run(script, db, "evolution", 30, 1)
+    result = _run(script, db, strategy, 30, 1)
     assert result.returncode == 0, result.stderr
     study = Study.load("shared", f"sqlite:///{db}")
     _check_no_lost_or_duplicated(study, 30)
@@ -355,17 +356,20 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_two_workers_share_a_postgresql_study(tmp_path, postgres_url):
+@pytest.mark.parametrize("strategy", ["evolution", "tpe"])
+def test_two_workers_share_a_postgresql_study(tmp_path, postgres_url, strategy):
     script = _runner(tmp_path, delay=0.05)
-    result = _run(script, postgres_url, "evolution", 30, 2)
+    # one database for the module: a study per strategy
+    script.write_text(script.read_text().replace('study="shared"', f'study="shared-{strategy}"'))
+    result = _run(script, postgres_url, strategy, 30, 2)
     assert result.returncode == 0, result.stderr
-    study = Study.load("shared", postgres_url)
+    study = Study.load(f"shared-{strategy}", postgres_url)
     _check_no_lost_or_duplicated(study, 30)
     assert len({r.attrs["worker"]["pid"] for r in study.evaluated()}) == 2
     # a second machine (here: a second run) joining the finished study adds nothing
-    again = _run(script, postgres_url, "evolution", 30, 1)
+    again = _run(script, postgres_url, strategy, 30, 1)
     assert again.returncode == 0, again.stderr
-    assert len(Study.load("shared", postgres_url).evaluated()) == 30
+    assert len(Study.load(f"shared-{strategy}", postgres_url).evaluated()) == 30
 
 
 # ---- reports and the CLI ---------------------------------------------------------------------

@@ -14,7 +14,9 @@ built-in objective).
 **Storage.**  Every trial lives in the storage: its assignment (JSON) and canonical hash as
 user attributes, its values, state and timing as Optuna's columns (see ``study``).  ``storage``
 is a URL (``sqlite:///…``, ``postgresql+psycopg://…``), a path to a SQLite file, or None:
-``OUT_DIR/study.db`` when ``out_dir`` is given, else in memory (no resume, one worker).
+``OUT_DIR/study.db`` when ``out_dir`` is given, else in memory (no resume, one worker).  A
+worker reads the study from an in-memory mirror synced with one incremental read
+(``strategies.mirror``) and writes each new trial in one transaction.
 
 **Duplicates.**  Architectures are compared by ``space.canonical_hash``.  Random, evolution
 and local search check every proposal against the evaluated (and running) architectures
@@ -45,6 +47,7 @@ Never imports torch or a backend.
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import multiprocessing
@@ -64,7 +67,7 @@ from optuna.trial import FrozenTrial, TrialState
 from archlang.search import strategies
 from archlang.search.space import Assignment, Space
 from archlang.search.study import (History, Record, SearchError, Study, finite, is_shared, open_storage,
-                                   storage_url, worker_alive, worker_identity)
+                                   record_of, storage_url, worker_alive, worker_identity)
 
 MAX_TRIES = 200  # duplicate proposals in a row before falling back to random ones
 SAMPLER_REPEATS = 20  # duplicate sampler proposals in a row before one random proposal
@@ -324,10 +327,12 @@ class WorkerConfig:
 class Worker:
     """One process's loop: propose, skip repeats, create the trial, evaluate, store.
 
-    The history is synced right after a trial is created, unless the new trial's number shows
-    that no other trial was created since the last sync (that sync both detects a race with
-    another worker and feeds the strategy); the worker's own trials and results are written
-    into it as they are stored."""
+    The worker reads the study from its in-memory mirror (``strategies.mirror``), which a sync
+    brings up to date with one incremental read of the storage.  It syncs before each sampler
+    proposal, and after creating a trial whose number shows that other trials were created
+    since the last sync (that sync both detects a race with another worker and feeds the
+    strategy); the worker's own trials and results go into the mirror and the history as they
+    are stored, never read back."""
 
     config: WorkerConfig
     index: int
@@ -343,20 +348,32 @@ class Worker:
         c = self.config
         self.space = c.space
         self.strategy = strategies.make(c.strategy, c.space, **c.strategy_options)
+        # Trials are written to self.study and read from self.view, where the sampler proposes.
         self.study = optuna.load_study(study_name=c.study, storage=self.store,
-                                       sampler=self.strategy.sampler(None) or optuna.samplers.RandomSampler())
-        self.history = History(self.study).sync()
+                                       sampler=optuna.samplers.RandomSampler())
+        self.view = strategies.mirror.mirror_study(self.study)
+        self.mirror = self.view._storage
+        self.history = History(self.view).sync()
         token = f"{c.seed}:{self.index}:{len(self.history.records)}"
         self.rng = random.Random(token)
         sampler = self.strategy.sampler(random.Random(token).randrange(2**31))
         if sampler is not None:
-            self.study.sampler = sampler
+            self.view.sampler = sampler
         self.count = len(self.study.directions)
         self.beats = Heartbeat(self.study._storage, HEARTBEAT) if is_shared(c.url) else None
         self.parent = os.getppid()
 
     def hash_of(self, assignment: Assignment) -> str:
         return cached_hash(self.space, assignment)
+
+    def sync(self) -> None:
+        """Bring the mirror, then the history, up to date with the storage (the history only
+        where the mirror changed: it holds this worker's own writes already)."""
+        changed = self.mirror.sync()
+        for trial in changed:
+            self.history.records[trial.number] = record_of(trial)
+        if changed:
+            self.history.touch()
 
     def run(self) -> None:
         if self.progress is not None:
@@ -380,7 +397,7 @@ class Worker:
 
     # -- proposing
     def context(self) -> strategies.Context:
-        return strategies.Context(self.space, self.history, self.rng, self.hash_of, self.study)
+        return strategies.Context(self.space, self.history, self.rng, self.hash_of, self.view)
 
     def next_trial(self):
         """The Record of a new RUNNING trial; REPEAT after a recorded repeat; None when the
@@ -405,49 +422,72 @@ class Worker:
         return None
 
     def sampler_trial(self):
+        """The sampler's proposal as a RUNNING trial; a repeat is stored at once, with the values
+        of the trial it repeats (so the sampler learns from it), and spends no budget."""
+        self.sync()  # one read: the duplicate check and the sampler see the same trials
         proposal = self.strategy.propose(self.context())
-        trial = proposal.trial
-        for key, value in self.attrs(proposal.assignment).items():
-            trial.set_user_attr(key, value)
-        record, first = self.check_created(trial.number)
-        if first is not None:
-            self.repeats += 1
-            self.record_repeat(record, first)
-            return REPEAT
-        self.repeats = 0
-        return record
+        first = self.history.known().get(self.hash_of(proposal.assignment))
+        if first is None:
+            created = self.create(proposal.assignment, proposal.trial)
+            self.repeats = self.repeats + 1 if created is REPEAT else 0
+            return created
+        self.repeats += 1
+        state, values = (TrialState.COMPLETE, first.values) if first.ok else (TrialState.FAIL, None)
+        attrs = {**self.attrs(proposal.assignment), "skipped": "duplicate", "duplicate_of": first.number}
+        _, record = self.insert(proposal.trial, attrs, state, values)
+        if record is None:  # other trials were created meanwhile: read them (and this one)
+            self.sync()
+        return REPEAT
 
     def attrs(self, assignment: Assignment) -> dict:
         return {"assignment": assignment.to_json(), "hash": self.hash_of(assignment),
                 "worker": {**self.identity, "since": time.time()}}
 
-    def create(self, assignment: Assignment):
-        """A RUNNING trial for ``assignment``, its attributes written with its creation."""
-        template = FrozenTrial(number=-1, state=TrialState.RUNNING, value=None, values=None,
-                               datetime_start=datetime.now(), datetime_complete=None, params={},
-                               distributions={}, user_attrs=self.attrs(assignment), system_attrs={},
+    def create(self, assignment: Assignment, proposed: FrozenTrial | None = None):
+        """A RUNNING trial for ``assignment`` (with the sampler's ``proposed`` trial, if any);
+        REPEAT if another worker took the same architecture a moment earlier."""
+        trial_id, record = self.insert(proposed, self.attrs(assignment), TrialState.RUNNING, None)
+        if record is not None:
+            return record
+        record, first = self.check_created(trial_id)
+        if first is None:
+            return record
+        if proposed is not None:  # the sampler learns from its repeat like from any other
+            self.record_repeat(record, first)
+        else:
+            self.avoided += 1
+            self.save(record, TrialState.FAIL, None, {"skipped": "duplicate", "duplicate_of": first.number})
+        return REPEAT
+
+    def insert(self, proposed: FrozenTrial | None, attrs: dict, state: TrialState, values):
+        """Create a trial in one write: the ``proposed`` one (params, distributions, the sampler's
+        system attributes) or an empty one, with ``attrs``, ``state`` and ``values``.  Its id,
+        and its Record when no other trial was created since the last sync (else None: the
+        caller syncs)."""
+        now = datetime.now()
+        template = FrozenTrial(number=-1, state=state, value=None, values=list(values) if values else None,
+                               datetime_start=proposed.datetime_start if proposed else now,
+                               datetime_complete=now if state.is_finished() else None,
+                               params=dict(proposed.params) if proposed else {},
+                               distributions=dict(proposed.distributions) if proposed else {},
+                               user_attrs=attrs, system_attrs=dict(proposed.system_attrs) if proposed else {},
                                intermediate_values={}, trial_id=-1)
         storage = self.study._storage
         trial_id = storage.create_new_trial(self.study._study_id, template_trial=template)
-        number = trial_number(storage, trial_id)
-        if number == max(self.history.records, default=-1) + 1:  # nothing was created meanwhile
-            record = Record(number, "RUNNING", None, dict(template.user_attrs), template.datetime_start,
-                            None, trial_id)
-            self.history.records[number] = record
-            self.history.touch()
-            return record
-        record, first = self.check_created(trial_id=trial_id)
-        if first is not None:  # another worker took it a moment earlier
-            self.avoided += 1
-            finish(self.study, trial_id, TrialState.FAIL, None, {"skipped": "duplicate", "duplicate_of": first.number})
-            return REPEAT
-        return record
+        stored = copy.copy(template)
+        stored.number, stored._trial_id = trial_number(storage, trial_id), trial_id
+        if not self.mirror.adopt(stored):  # another worker created trials meanwhile
+            return trial_id, None
+        record = record_of(stored)
+        self.history.records[record.number] = record
+        self.history.touch()
+        return trial_id, record
 
-    def check_created(self, number: int | None = None, trial_id: int | None = None):
+    def check_created(self, trial_id: int):
         """Sync; the new trial's record and the earlier trial of the same architecture, if any."""
-        self.history.sync()
-        self.wait_for_hashes(number, trial_id)
-        mine = next(r for r in reversed(self.history.ordered()) if r.number == number or r.trial_id == trial_id)
+        self.sync()
+        self.wait_for_hashes(trial_id)
+        mine = next(r for r in reversed(self.history.ordered()) if r.trial_id == trial_id)
         for record in self.history.ordered():
             if record.number >= mine.number:
                 break
@@ -455,15 +495,16 @@ class Worker:
                 return mine, record
         return mine, None
 
-    def wait_for_hashes(self, number, trial_id, limit: float = 5.0) -> None:
-        """Sampler trials get their hash just after creation: wait for earlier ones to have it."""
+    def wait_for_hashes(self, trial_id: int, limit: float = 5.0) -> None:
+        """Trials are created with their hash, but a study written by an older engine may have
+        trials that get it just after creation: wait for earlier ones to have it."""
         deadline = time.time() + limit
         while time.time() < deadline:
-            mine = [r.number for r in self.history.records.values() if r.number == number or r.trial_id == trial_id]
-            if not any(r.state == "RUNNING" and r.number < mine[0] and not r.hash for r in self.history.records.values()):
+            mine = next(r.number for r in self.history.records.values() if r.trial_id == trial_id)
+            if not any(r.state == "RUNNING" and r.number < mine and not r.hash for r in self.history.records.values()):
                 return
             time.sleep(0.01)
-            self.history.sync()
+            self.sync()
 
     def record_repeat(self, record: Record, first: Record) -> None:
         attrs = {"skipped": "duplicate", "duplicate_of": first.number}
@@ -495,11 +536,16 @@ class Worker:
         return True
 
     def save(self, record: Record, state: TrialState, values, attrs: dict) -> None:
-        """Finish the trial in the storage and in the local history."""
-        finish(self.study, record.trial_id, state, values, attrs)
+        """Finish the trial in the storage, the mirror and the history."""
+        done = finish(self.study, record.trial_id, state, values, attrs)
         record.state, record.values, record.finished = state.name, values, datetime.now()
         record.attrs.update(attrs)
         self.history.touch()
+        if done:
+            self.mirror.adopt(as_finished(self.mirror.get_trial(record.trial_id), state, values, attrs,
+                                          record.finished))
+        else:  # another process finished it first: the next sync reads how
+            self.mirror.forget(record.trial_id)
 
     def heartbeat(self, trial_id: int):
         return self.beats.beating(trial_id) if self.beats is not None else _nothing()
@@ -510,6 +556,14 @@ class Worker:
             key = f"avoided:{self.identity['host']}:{self.identity['pid']}:{self.identity['start']}"
             self.study.set_user_attr(key, self.avoided)
             self.flushed = self.avoided
+
+
+def as_finished(trial: FrozenTrial, state: TrialState, values, attrs: dict, when: datetime) -> FrozenTrial:
+    """``trial`` as ``finish`` leaves it in the storage."""
+    done = copy.copy(trial)
+    done.state, done.values, done.datetime_complete = state, list(values) if values is not None else None, when
+    done.user_attrs = {**trial.user_attrs, **attrs}
+    return done
 
 
 def trial_number(storage, trial_id: int) -> int:

@@ -6,11 +6,13 @@
     tpe         Optuna's TPE sampler over the space's decision tree
     nsga2       Optuna's NSGA-II sampler (several objectives)
 
+``mirror``: the in-memory copy of a study that a worker reads and samplers propose in.
 Never imports torch or a backend.
 """
 
 from __future__ import annotations
 
+from archlang.search.strategies import mirror
 from archlang.search.strategies.base import Context, Proposal, Strategy
 from archlang.search.strategies.evolution import Evolution
 from archlang.search.strategies.local import LocalSearch
@@ -31,4 +33,4 @@ def make(name: str, space, **options) -> Strategy:
     return cls(space, **options)
 
 
-__all__ = ["Context", "Proposal", "Strategy", "STRATEGIES", "make"]
+__all__ = ["Context", "Proposal", "Strategy", "STRATEGIES", "make", "mirror"]

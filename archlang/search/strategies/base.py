@@ -2,7 +2,8 @@
 
 A strategy proposes an architecture; the engine checks it against what is already evaluated
 (by canonical hash), creates the trial, evaluates and stores it.  Strategies that work through
-an Optuna sampler create the trial themselves (``Proposal.trial``).  Never imports torch.
+an Optuna sampler also return the trial the sampler proposed (``Proposal.trial``), for the
+engine to create in the storage.  Never imports torch.
 """
 
 from __future__ import annotations
@@ -22,13 +23,13 @@ class Context:
     history: History
     rng: random.Random
     hash_of: object  # Assignment -> canonical hash
-    study: object = None  # the optuna.Study (with this strategy's sampler)
+    study: object = None  # the worker's optuna.Study over its mirror (with this strategy's sampler)
 
 
 @dataclass
 class Proposal:
     assignment: Assignment
-    trial: object = None  # an optuna.Trial the strategy already created, else None
+    trial: object = None  # sampler strategies: the proposed FrozenTrial (params …), not yet stored
 
 
 class Strategy:

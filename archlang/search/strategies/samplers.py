@@ -1,8 +1,9 @@
 """Strategies that are Optuna samplers: TPE and NSGA-II over the space's decision tree.
 
-The sampler proposes inside a trial (``study.ask()``), so these strategies create the trial
-themselves; ``distributions.suggest`` walks the decision tree so only active decisions are
-suggested.  Never imports torch.
+The sampler proposes inside a trial (``ask``); ``distributions.suggest`` walks the decision
+tree so only active decisions are suggested.  The trial is asked in the worker's in-memory
+mirror of the study (``mirror``), and the proposal carries it for the engine to create in the
+storage in one write.  Never imports torch.
 """
 
 from __future__ import annotations
@@ -17,8 +18,11 @@ from archlang.search.strategies.distributions import suggest
 
 class _SamplerStrategy(Strategy):
     def propose(self, ctx: Context) -> Proposal:
+        """The sampler's next architecture; ``Proposal.trial``: its trial, not yet stored.
+        ``ctx.study`` is a study over a ``mirror.MirrorStorage``."""
         trial = ctx.study.ask()
-        return Proposal(suggest(trial, ctx.space), trial)
+        assignment = suggest(trial, ctx.space)
+        return Proposal(assignment, ctx.study._storage.take())
 
 
 class TPE(_SamplerStrategy):
