@@ -19,6 +19,7 @@ from optuna.trial import FrozenTrial, TrialState
 import archlang
 from archlang.search import strategies
 from archlang.search.engine import search
+from archlang.search.rdb import BatchedRDBStorage
 from archlang.search.strategies.distributions import params, suggest
 from archlang.search.strategies.mirror import MirrorStorage, mirror_study
 from archlang.search.study import Study, open_storage, sqlite_url
@@ -219,19 +220,19 @@ def _count_calls(monkeypatch, cls, names) -> dict:
 
 @pytest.mark.parametrize("strategy", ["tpe", "nsga2"])
 def test_a_sampler_trial_costs_one_read_and_one_write_plus_its_result(tmp_path, nb201, monkeypatch, strategy):
-    counts = _count_calls(monkeypatch, optuna.storages.RDBStorage,
+    counts = _count_calls(monkeypatch, BatchedRDBStorage,
                           ["_get_trials", "_create_new_trial", "set_trial_param", "set_trial_system_attr",
-                           "set_trial_user_attr", "set_trial_state_values"])
+                           "set_trial_user_attr", "set_trial_state_values", "finish_trial"])
     study = search(nb201, edge_score, strategy=strategy, budget=40, seed=0, out_dir=tmp_path)
     trials = len(study.records)
     assert counts["_create_new_trial"] == trials
     assert counts["set_trial_param"] == counts["set_trial_system_attr"] == 0, "written with the trial"
     # one sync per proposal, plus a few per search (start, recovery, the result)
     assert counts["_get_trials"] <= trials + 6, counts
-    # each evaluation: its run time, then its state and values
+    # each evaluation: its run time, state and values in one transaction
     evaluated = len(study.evaluated())
-    assert counts["set_trial_user_attr"] == evaluated
-    assert counts["set_trial_state_values"] == evaluated
+    assert counts["finish_trial"] == evaluated
+    assert counts["set_trial_user_attr"] == counts["set_trial_state_values"] == 0
     for record, trial in zip(study.records, study.study.get_trials()):
         assert trial.params == params(nb201, record.assignment())[0]
 

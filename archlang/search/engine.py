@@ -65,6 +65,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from archlang.search import strategies
+from archlang.search.rdb import BatchedRDBStorage
 from archlang.search.space import Assignment, Space
 from archlang.search.study import (History, Record, SearchError, Study, finite, is_shared, open_storage,
                                    record_of, storage_url, worker_alive, worker_identity)
@@ -172,9 +173,14 @@ def recover(ostudy: optuna.Study, grace: float = GRACE) -> list[int]:
 
 
 def finish(ostudy: optuna.Study, trial_id: int, state: TrialState, values, attrs: dict) -> bool:
-    """Set ``attrs`` then finish the trial; False if another process finished it first."""
+    """Set ``attrs`` then finish the trial (in one transaction on an RDB storage); False if
+    another process finished it first."""
     storage = ostudy._storage
+    backend = getattr(storage, "_backend", storage)  # Optuna wraps RDB storages in a cache
     try:
+        if isinstance(backend, BatchedRDBStorage):
+            backend.finish_trial(trial_id, state, values, attrs)
+            return True
         for key, value in attrs.items():
             storage.set_trial_user_attr(trial_id, key, value)
         storage.set_trial_state_values(trial_id, state, list(values) if values is not None else None)

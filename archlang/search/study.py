@@ -30,6 +30,7 @@ import optuna
 from optuna.trial import TrialState
 
 from archlang.search.space import Assignment
+from archlang.search.rdb import BatchedRDBStorage
 
 FINISHED = (TrialState.COMPLETE, TrialState.FAIL)
 MEMORY = ("memory", ":memory:")
@@ -58,15 +59,16 @@ def sqlite_url(path: Path) -> str:
 
 
 def open_storage(url: str | None):
-    """An Optuna storage: in memory, SQLite (WAL journal, waits on locks) or any RDB URL."""
+    """An Optuna storage: in memory, SQLite (WAL journal, waits on locks) or any RDB URL (with
+    batched writes: archlang.search.rdb)."""
     if url is None or url in MEMORY:
         return optuna.storages.InMemoryStorage()
     if url.startswith("sqlite:///"):
         _use_wal(url[len("sqlite:///"):])
-        storage = optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 120}})
+        storage = BatchedRDBStorage(url, engine_kwargs={"connect_args": {"timeout": 120}})
         _sync_normally(storage.engine)
         return storage
-    return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
+    return BatchedRDBStorage(url, engine_kwargs={"pool_pre_ping": True})
 
 
 def _use_wal(path: str) -> None:
