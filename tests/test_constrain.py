@@ -284,3 +284,28 @@ def test_violations_name_each_broken_constraint_with_what_it_measured():
     assert s.violations(Assignment({"w": 3, "act": 1, "head": 0}, s.hash)) == [
         "params <= 1700 (params = 1,738)", "classes * w <= 320"]
     assert s.violations(s.sample(seed=0)) == []
+
+
+# ---- search --------------------------------------------------------------------------------------
+
+
+def width_score(assignment) -> float:
+    """Prefers wide layers: the constraints are what stops a search at w = 64 with a Head."""
+    return float(assignment.values["w"] * 10 + assignment.values["act"] + assignment.values["head"])
+
+
+width_score.takes, width_score.directions = "assignment", ("maximize",)
+
+
+@pytest.mark.parametrize("strategy", ["random", "evolution", "local", "tpe", "nsga2"])
+def test_every_strategy_evaluates_only_feasible_architectures(strategy, tmp_path):
+    from archlang.search.engine import search
+
+    s = space()
+    n = sum(expected_feasible(v) for v in all_values(s))
+    study = search(s, width_score, strategy=strategy, budget=n, seed=0, out_dir=tmp_path)
+    evaluated = study.evaluated()
+    assert evaluated and all(expected_feasible(r.assignment().values) for r in evaluated)
+    for record in study.skipped("infeasible"):  # a sampler's proposal, recorded with the reason
+        assert not expected_feasible(record.assignment().values)
+        assert record.reason.startswith("breaks ") and record.state == "FAIL"

@@ -419,12 +419,14 @@ class Worker:
         return self.create(assignment) if assignment is not None else None
 
     def fresh(self, propose) -> Assignment | None:
+        """A proposal not evaluated yet that meets the spec's constraints (None after MAX_TRIES)."""
         known = self.history.known()
         for _ in range(MAX_TRIES):
             assignment = propose()
-            if self.hash_of(assignment) not in known:
+            if self.hash_of(assignment) in known:
+                self.avoided += 1
+            elif self.space.feasible(assignment):
                 return assignment
-            self.avoided += 1
         return None
 
     def sampler_trial(self):
@@ -432,6 +434,14 @@ class Worker:
         of the trial it repeats (so the sampler learns from it), and spends no budget."""
         self.sync()  # one read: the duplicate check and the sampler see the same trials
         proposal = self.strategy.propose(self.context())
+        broken = self.space.violations(proposal.assignment)
+        if broken:  # the sampler does not know the spec's constraints: record why, spend no budget
+            self.repeats += 1
+            attrs = {**self.attrs(proposal.assignment), "skipped": "infeasible",
+                     "reason": "breaks " + "; ".join(broken)}
+            if self.insert(proposal.trial, attrs, TrialState.FAIL, None)[1] is None:
+                self.sync()
+            return REPEAT
         first = self.history.known().get(self.hash_of(proposal.assignment))
         if first is None:
             created = self.create(proposal.assignment, proposal.trial)

@@ -43,6 +43,7 @@ def counts_line(study: Study) -> str:
     c = study.counts()
     return (f"{c['evaluations']} evaluations ({c['complete']} complete, {c['failed']} failed), "
             f"{c['duplicates_avoided']} duplicates avoided, {c['stale']} interrupted trials re-run"
+            + (f", {c['infeasible']} proposals breaking a constraint skipped" if c.get("infeasible") else "")
             + (f", {c['running']} still running" if c["running"] else ""))
 
 

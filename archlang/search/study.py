@@ -10,8 +10,9 @@ state and timing are Optuna's own columns.  Trial user attributes written by the
                   (process start tick, trial creation time)
     seconds       the objective's run time          reason     why a trial FAILed
     skipped       why a trial is bookkeeping, not an evaluation: "duplicate" (with
-                  ``duplicate_of``: the trial number it repeats), "over budget", "stale"
-                  (its worker died while it ran) or "interrupted" (Ctrl-C).
+                  ``duplicate_of``: the trial number it repeats), "infeasible" (a sampler's
+                  proposal that breaks a constraint of the spec: ``reason`` says which),
+                  "over budget", "stale" (its worker died while it ran) or "interrupted" (Ctrl-C).
 
 An *evaluation* is a COMPLETE or FAIL trial without ``skipped``: the budget counts
 evaluations.  Must not import torch or a backend.
@@ -359,7 +360,7 @@ class Study:
         return {"evaluations": len(self.evaluated()), "complete": len(self.complete()),
                 "failed": len(self.failed()), "running": sum(1 for r in self.records if r.state == "RUNNING"),
                 "stale": len(self.skipped("stale")) + len(self.skipped("interrupted")),
-                "duplicates_avoided": self.duplicates_avoided()}
+                "duplicates_avoided": self.duplicates_avoided(), "infeasible": len(self.skipped("infeasible"))}
 
     def to_json(self) -> dict:
         return {"study": self.name, "storage": _redact(self.url), "directions": list(self.directions),

@@ -70,7 +70,8 @@ def _some_others(arity: int, current: int, rng) -> list[int]:
 
 
 def neighbours(space, assignment: Assignment, rng) -> list[Assignment]:
-    """Every one-decision change of ``assignment`` (newly active decisions drawn), shuffled."""
+    """Every one-decision change of ``assignment`` (newly active decisions drawn) that meets the
+    spec's constraints, shuffled."""
     from archlang.search.space import _subtree_labels
 
     found = []
@@ -86,6 +87,8 @@ def neighbours(space, assignment: Assignment, rng) -> list[Assignment]:
             changed[decision.label] = decision.value(index)
             for child in decision.under(index):
                 space.tree._sample(child, rng, changed)
-            found.append(Assignment(changed, assignment.space))
+            neighbour = Assignment(changed, assignment.space)
+            if space.feasible(neighbour):
+                found.append(neighbour)
     rng.shuffle(found)
     return found
