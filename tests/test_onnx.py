@@ -18,6 +18,7 @@ onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
 import archlang  # noqa: E402
+from archlang.backends.onnx import atomic as onnx_atomic  # noqa: E402
 from archlang.backends.onnx import save as onnx_save  # noqa: E402
 from archlang.errors import ArchError  # noqa: E402
 
@@ -146,13 +147,14 @@ def test_symbolic_input_sizes_are_named_dims_and_intermediates_are_typed(built):
     assert _dims(proto.graph.input[0]) == ["B", 3, "H", "W"]
     assert _dims(proto.graph.output[0]) == ["B", 1000]
     infos = {v.name: _dims(v) for v in proto.graph.value_info}
-    assert infos["layer1.0.conv1"] == ["B", 64, "(H + 3)//4", "(W + 3)//4"]
+    assert infos["layer1.0.bn1"] == ["B", 64, "(H + 3)//4", "(W + 3)//4"]  # conv1 folded into bn1
     assert infos["layer2.1.relu:1"] == ["B", 128, "(H + 7)//8", "(W + 7)//8"]
     produced = {o for n in proto.graph.node for o in n.output}
     assert set(infos) <= produced
     names = [n.name for n in proto.graph.node]
     assert "layer1.0.conv1" in names and len(names) == len(set(names))
-    assert [i.name for i in proto.graph.initializer][:3] == ["conv1.weight", "bn1.weight", "bn1.bias"]
+    assert [i.name for i in proto.graph.initializer][:3] == ["conv1.weight.folded", "conv1.bias.folded",
+                                                             "layer1.0.conv1.weight.folded"]
 
 
 def test_tied_weights_are_one_initializer_read_twice(built):
@@ -281,7 +283,7 @@ def test_a_failed_write_leaves_no_file_and_an_existing_file_untouched(tmp_path, 
     def fail(fd):
         raise OSError("disk full")
 
-    monkeypatch.setattr(onnx_save.os, "fsync", fail)
+    monkeypatch.setattr(onnx_atomic.os, "fsync", fail)
     with pytest.raises(OSError):
         archlang.to_onnx(spec, "GPT2_Tiny", seed=0, path=target)
     assert list(tmp_path.iterdir()) == []

@@ -1,8 +1,14 @@
 """The ONNX backend: an ir.Model and its weights become an ``onnx.ModelProto``, emitted
 directly from the IR (no tracing).
 
-    export_model(model, weights, *, opset=None, functions=False) -> onnx.ModelProto
+    export_model(model, weights, *, opset=None, functions=False, fold=True, path=None)
+                                                   -> onnx.ModelProto (written to path if given)
     write_model(proto, path)                       atomic; external data over 2 GB
+
+A file holds exactly ``proto.SerializeToString()``, streamed (``wire``) through O_DIRECT
+blocks (``output``) into a temporary file moved into place (``atomic``); with ``path``,
+``export_model`` writes it while it copies the weights into the proto (``fill_and_write``).
+``fold`` folds eval-mode BatchNorm into the Conv before it (``fold``).
 
 Weights are a mapping from state-dict keys to numpy arrays (the API layer loads files and
 seeded initialisations).  Reads only archlang.ir/dims/types/ops/errors, onnx and numpy;

@@ -11,13 +11,16 @@ from typing import Mapping
 
 import numpy as np
 import onnx
-from onnx import helper, numpy_helper
+from onnx import helper
 
 from archlang.errors import ArchError, SpaceError
 from archlang.ir import Model
 
+from .fill_and_write import fill_and_write
+from .fold import fold_batchnorm
 from .functions import DOMAIN, Library
-from .graph import GraphBuilder, value_info
+from .graph import GraphBuilder, reader_counts, value_info
+from .initializers import Initializers, largest
 from .params import ParamTable
 from .walk import Emitter
 
@@ -26,12 +29,39 @@ MIN_OPSET = 17  # LayerNormalization
 
 
 def export_model(model: Model, weights: Mapping[str, np.ndarray], *, opset: int | None = None,
-                 functions: bool = False, producer_version: str = "") -> onnx.ModelProto:
-    """The ONNX model of a concrete ``model`` with ``weights`` (state-dict keys → arrays)."""
+                 functions: bool = False, producer_version: str = "", fold: bool = True,
+                 path=None) -> onnx.ModelProto:
+    """The ONNX model of a concrete ``model`` with ``weights`` (state-dict keys → arrays).
+
+    ``fold``: a BatchNormalization after a Conv becomes part of it (``fold.fold_batchnorm``).
+    ``path``: also written there, as ``write_model`` would, while the weights are being copied
+    into the model (``fill_and_write``): faster than exporting, then writing."""
     require_concrete(model)
     opset = _check_opset(model, DEFAULT_OPSET if opset is None else opset)
     table = ParamTable(model)
     arrays = table.check(weights)
+    library = Library(opset) if functions else None
+    g, outs, used = _emit(model, table, arrays, opset, library)
+    folded = fold_batchnorm(g, arrays, set(outs)) if fold else {}
+    if folded:  # the state-dict tensors only the folded pairs read are left out
+        read = reader_counts(g.nodes)
+        used = [key for key in used if key in read]
+    inputs = [n.target for n in model.graph.input_nodes]
+    outputs = _outputs(g, model, outs, set(inputs) | set(used) | set(folded))
+    proto = _model(opset, library, model, producer_version)
+    _fill_graph(proto.graph, model, g, outputs)
+    weights = _in_order(table.specs, set(used), arrays, folded)
+    if path is not None:
+        fill_and_write(proto, weights, path)
+        return proto
+    initializers = Initializers(proto.graph, largest(array for _, array in weights))
+    for key, array in weights:
+        initializers.add(key, array)
+    return proto
+
+
+def _emit(model: Model, table: ParamTable, arrays: dict, opset: int, library) -> tuple:
+    """The walk: (the builder holding the nodes, the output values, the weights read)."""
     g = GraphBuilder(opset)
     inputs = model.graph.input_nodes
     g.names.update(n.target for n in inputs)
@@ -45,32 +75,28 @@ def export_model(model: Model, weights: Mapping[str, np.ndarray], *, opset: int 
         used[source] = None
         return source
 
-    library = Library(opset) if functions else None
     outs = Emitter(g, param, library).run(model.graph, "", [n.target for n in inputs])
-    outputs = _outputs(g, model, outs, {n.target for n in inputs} | set(used))
-    proto = _model(opset, library, model, producer_version)
-    graph = proto.graph
+    return g, outs, list(used)
+
+
+def _fill_graph(graph, model: Model, g: GraphBuilder, outputs: list[str]) -> None:
     graph.name = model.name
-    graph.input.extend(value_info(n.target, n.type) for n in inputs)
+    graph.input.extend(value_info(n.target, n.type) for n in model.graph.input_nodes)
     graph.output.extend(value_info(name, t) for name, t in zip(outputs, model.graph.output_types))
     graph.node.extend(g.nodes)
     graph.value_info.extend(v for k, v in g.value_info.items() if k not in outputs)
-    for key in table.specs:
-        if key in used:
-            _initializer(graph, key, arrays[key])
-    return proto
 
 
-def _initializer(graph, name: str, array: np.ndarray) -> None:
-    """Added in place (a 100 MB model is copied once, not three times as by make_graph)."""
-    if array.dtype.byteorder == ">" or array.dtype == np.bool_ or array.dtype.kind not in "fiu":
-        graph.initializer.append(numpy_helper.from_array(array, name))
-        return
-    tensor = graph.initializer.add()
-    tensor.name = name
-    tensor.data_type = helper.np_dtype_to_tensor_dtype(array.dtype)
-    tensor.dims.extend(array.shape)
-    tensor.raw_data = array.tobytes()
+def _in_order(specs, used, arrays: dict, folded: dict) -> list[tuple[str, object]]:
+    """The initializers in state-dict order, a folded tensor where the weight it replaces is."""
+    by_source: dict[str, list] = {}
+    for name, (source, array) in folded.items():
+        by_source.setdefault(source, []).append((name, array))
+    ordered = []
+    for key in specs:
+        ordered += [(key, arrays[key])] if key in used else []
+        ordered += by_source.pop(key, [])
+    return ordered + [item for items in by_source.values() for item in items]
 
 
 def _outputs(g: GraphBuilder, model: Model, outs: list, taken: set) -> list[str]:

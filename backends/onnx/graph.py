@@ -78,6 +78,14 @@ class GraphBuilder:
         self.nodes.append(node)
         return outs[0] if outputs == 1 else outs
 
+    def remove(self, doomed) -> None:
+        """Drop the nodes ``doomed``; constants they made are no longer offered for reuse."""
+        gone = {id(n) for n in doomed}
+        outputs = {out for n in self.nodes if id(n) in gone for out in n.output}
+        self.nodes[:] = [n for n in self.nodes if id(n) not in gone]
+        self._consts = {k: name for k, name in self._consts.items() if name not in outputs}
+        self._shared -= outputs
+
     def const(self, value, dtype: str = "int64") -> str:
         """A ``Constant`` holding ``value`` (a number, list or array), shared by equal values."""
         array = np.asarray(value, dtype=NUMPY[dtype]) if dtype in NUMPY else np.asarray(value)
@@ -128,6 +136,19 @@ class GraphBuilder:
 
     def annotate(self, name: str, t: TensorType) -> None:
         self.value_info[name] = value_info(name, t)
+
+
+def reader_counts(nodes) -> dict[str, int]:
+    """How many node inputs read each value, subgraph bodies included (they read outer values)."""
+    counts: dict[str, int] = {}
+    for node in nodes:
+        for name in node.input:
+            counts[name] = counts.get(name, 0) + 1
+        for attribute in node.attribute:
+            for body in ([attribute.g] if attribute.HasField("g") else []) + list(attribute.graphs):
+                for inner, count in reader_counts(body.node).items():
+                    counts[inner] = counts.get(inner, 0) + count
+    return counts
 
 
 def _bf16(array: np.ndarray) -> onnx.TensorProto:
