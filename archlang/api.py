@@ -53,25 +53,24 @@ def to_torch(source, model: str | None = None, *, seed: int | None = None, input
 
 
 def to_onnx(source, model: str | None = None, *, weights=None, opset: int | None = None, inputs: dict | None = None,
-            functions: bool = False, path=None, seed: int | None = None, **params):
+            functions: bool = False, fold: bool = True, path=None, seed: int | None = None, **params):
     """An ``onnx.ModelProto`` for ``model``, emitted from the IR (no tracing); written
     atomically to ``path`` when given.  ``weights``: a state dict, a ``.safetensors`` or a
-    ``.pt`` file; without, the torch backend's initialisation with ``seed``."""
+    ``.pt`` file; without, the torch backend's initialisation with ``seed``.  ``fold``: an
+    eval-mode BatchNorm after a convolution becomes part of it (as torch.onnx does)."""
     return export_onnx(elaborate(source, model, inputs=inputs, **params), weights=weights, opset=opset,
-                       functions=functions, path=path, seed=seed)
+                       functions=functions, fold=fold, path=path, seed=seed)
 
 
 def export_onnx(ir_model: Model, *, weights=None, opset: int | None = None, functions: bool = False,
-                path=None, seed: int | None = None):
+                fold: bool = True, path=None, seed: int | None = None):
     """``to_onnx`` for an already elaborated model (the CLI's ``export``)."""
     from archlang import __version__
-    from archlang.backends.onnx import export_model, write_model
+    from archlang.backends.onnx import export_model
 
-    proto = export_model(ir_model, _onnx_weights(ir_model, weights, seed), opset=opset, functions=functions,
-                         producer_version=__version__)
-    if path is not None:
-        write_model(proto, path)
-    return proto
+    # given the path, the backend writes the file while it copies the weights into the model
+    return export_model(ir_model, _onnx_weights(ir_model, weights, seed), opset=opset, functions=functions,
+                        producer_version=__version__, fold=fold, path=path)
 
 
 def _onnx_weights(ir_model: Model, weights, seed: int | None) -> dict:

@@ -183,7 +183,7 @@ def cmd_export(args) -> int:
 
     model = _model_from_args(args)
     proto = export_onnx(model, weights=_weights_file(args.weights), opset=args.opset, functions=args.functions,
-                        path=Path(args.output), seed=args.seed)
+                        fold=not args.no_fold, path=Path(args.output), seed=args.seed)
     opset = next(o.version for o in proto.opset_import if o.domain == "")
     functions = f", {len(proto.functions)} functions" if proto.functions else ""
     print(f"wrote {args.output} (ONNX opset {opset}, {len(proto.graph.node)} nodes{functions}, "
@@ -439,6 +439,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--weights", metavar="W", help="a state dict to export (.pt or .safetensors)")
     export.add_argument("--opset", type=int, default=None, help="ONNX opset (default 18)")
     export.add_argument("--functions", action="store_true", help="emit each block as an ONNX local function")
+    export.add_argument("--no-fold", action="store_true",
+                        help="keep each BatchNorm as its own node (by default one after a convolution is folded into it)")
     export.add_argument("--seed", type=int, default=None, help="seed for the initialisation when no --weights")
     export.set_defaults(run=cmd_export)
 

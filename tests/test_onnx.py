@@ -157,6 +157,21 @@ def test_symbolic_input_sizes_are_named_dims_and_intermediates_are_typed(built):
                                                              "layer1.0.conv1.weight.folded"]
 
 
+def test_no_fold_keeps_the_state_dict_names_and_every_batchnorm(built, tmp_path, capsys):
+    from archlang.cli import main
+
+    spec, _, state = built("ResNet18")
+    proto = archlang.to_onnx(spec, "ResNet18", weights=state, fold=False)
+    assert [i.name for i in proto.graph.initializer][:3] == ["conv1.weight", "bn1.weight", "bn1.bias"]
+    assert sum(n.op_type == "BatchNormalization" for n in proto.graph.node) == 20
+    target = tmp_path / "r.onnx"
+    assert main(["export", spec, "-m", "ResNet18", "-o", str(target), "--no-fold"]) == 0
+    written = onnx.load(str(target))
+    assert sum(n.op_type == "BatchNormalization" for n in written.graph.node) == 20
+    assert main(["export", spec, "-m", "ResNet18", "-o", str(target)]) == 0
+    assert not any(n.op_type == "BatchNormalization" for n in onnx.load(str(target)).graph.node)
+
+
 def test_tied_weights_are_one_initializer_read_twice(built):
     spec, _, state = built("GPT2_Tiny")
     proto = archlang.to_onnx(spec, "GPT2_Tiny", weights=state)
