@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import archlang
+from _search import DIGITS, NB201
 from archlang.limits import LIMITS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,3 +59,16 @@ def _default_limits():
 def _warm_parser():
     """Build the LALR tables once, so per-test timings measure archlang, not Lark's setup."""
     archlang.loads("let warm = 1\n", filename="<warm>")
+
+
+# ---- search spaces the search-engine tests share (tests/_search.py) ---------------------------
+
+
+@pytest.fixture(scope="module")
+def nb201():
+    return archlang.space(NB201)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return archlang.space(DIGITS)

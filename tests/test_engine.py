@@ -26,33 +26,7 @@ import archlang
 from archlang.search.engine import canonical_hash, search
 from archlang.search.study import SearchError, Study
 
-ROOT = Path(__file__).resolve().parent.parent
-NB201 = ROOT / "specs" / "spaces" / "nasbench201.arch"
-DIGITS = ROOT / "specs" / "spaces" / "digits_cnn.arch"
-
-# NAS-Bench-201 synthetic objective: the sum over the six edges of a score per op
-# (none 0, skip 1, conv1x1 2, conv3x3 3, avgpool 0.5).  Its unique optimum is every edge a
-# 3×3 convolution (option 3), score 18.
-EDGE_SCORE = (0.0, 1.0, 2.0, 3.0, 0.5)
-OPTIMUM = 18.0
-
-
-def edge_score(assignment) -> float:
-    return sum(EDGE_SCORE[v] for v in assignment.values.values())
-
-
-edge_score.takes = "assignment"
-edge_score.directions = ("maximize",)
-
-
-@pytest.fixture(scope="module")
-def nb201():
-    return archlang.space(NB201)
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return archlang.space(DIGITS)
+from _search import DIGITS, NB201, OPTIMUM, ROOT, edge_score
 
 
 def evaluations_to_optimum(study: Study, cap: int) -> int:

@@ -10,13 +10,11 @@ import os
 import subprocess
 import sys
 from datetime import datetime
-from pathlib import Path
 
 import optuna
 import pytest
 from optuna.trial import FrozenTrial, TrialState
 
-import archlang
 from archlang.search import strategies
 from archlang.search.engine import search
 from archlang.search.rdb import BatchedRDBStorage
@@ -24,18 +22,7 @@ from archlang.search.strategies.distributions import params, suggest
 from archlang.search.strategies.mirror import MirrorStorage, mirror_study
 from archlang.search.study import Study, open_storage, sqlite_url
 
-ROOT = Path(__file__).resolve().parent.parent
-NB201 = ROOT / "specs" / "spaces" / "nasbench201.arch"
-DIGITS = ROOT / "specs" / "spaces" / "digits_cnn.arch"
-EDGE_SCORE = (0.0, 1.0, 2.0, 3.0, 0.5)
-
-
-def edge_score(assignment) -> float:
-    return sum(EDGE_SCORE[v] for v in assignment.values.values())
-
-
-edge_score.takes = "assignment"
-edge_score.directions = ("maximize",)
+from _search import NB201, edge_score
 
 
 def two_scores(assignment) -> tuple[float, float]:
@@ -44,16 +31,6 @@ def two_scores(assignment) -> tuple[float, float]:
 
 two_scores.takes = "assignment"
 two_scores.directions = ("maximize", "minimize")
-
-
-@pytest.fixture(scope="module")
-def nb201():
-    return archlang.space(NB201)
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return archlang.space(DIGITS)
 
 
 def _study(tmp_path, name: str, directions=("maximize",)) -> optuna.Study:
