@@ -69,6 +69,7 @@ class Space:
         from archlang.constrain import collect
 
         self.constraints = collect(self.model.graph)  # the spec's `constrain` statements
+        self._feasible: dict[tuple, bool] = {}  # assignment key -> whether they hold (recent ones)
 
     # ---- counting and drawing
     def size(self, unique: bool = False, *, feasible: bool = False) -> int:
@@ -123,13 +124,23 @@ class Space:
         from archlang.search.constraints import metrics, normalise
 
         constraints = normalise(constraints)
-        if not constraints and not self.constraints:
-            return True
-        model = self._fixed(assignment)
-        if self.broken(model, assignment):
+        if self.constraints and not self._meets_spec(assignment):
             return False
-        values = metrics(self, assignment, {c.metric for c in constraints}) if constraints else {}
+        if not constraints:
+            return True
+        values = metrics(self, assignment, {c.metric for c in constraints})
         return all(c.holds(values) for c in constraints)
+
+    def _meets_spec(self, assignment: Assignment) -> bool:
+        """Whether the spec's constraints hold, remembered for recent assignments: a search
+        asks again about what it has just drawn or mutated."""
+        key = (assignment.space, assignment.key())
+        known = self._feasible.get(key)
+        if known is None:
+            known = self._feasible[key] = not self.broken(self._fixed(assignment), assignment)
+            if len(self._feasible) > 4096:
+                del self._feasible[next(iter(self._feasible))]
+        return known
 
     def violations(self, assignment: Assignment) -> list[str]:
         """The spec constraints the architecture breaks, as text (``params <= 5e6 (params =
