@@ -65,11 +65,6 @@ def metrics(space, assignment, which=METRICS) -> dict:
     return measure(space._fixed(assignment), which)
 
 
-def feasible(space, assignment, constraints=None) -> bool:
-    """Whether the architecture satisfies the spec's constraints and ``constraints``."""
-    return space.feasible(assignment, constraints)
-
-
 def normalise(constraints) -> list[Constraint]:
     """Constraints from Constraint objects, their text, or a {"max_params": …, "max_macs": …} dict."""
     if constraints is None:
