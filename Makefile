@@ -25,7 +25,7 @@ system:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { (apt-get update -qq && apt-get install -y -qq postgresql >/dev/null) || echo "warning: could not install postgresql (the shared-study test will be skipped)"; }
 
 demo: setup
-	$(BIN)/python -m archlang.demo
+	$(BIN)/python -m archlang.cli.demo
 
 test: setup
 	$(BIN)/python -m pytest tests

@@ -5,12 +5,16 @@ lazily imported backend calls (``to_torch``, ``render``).  Importing this module
 
 from __future__ import annotations
 
-import types
 from pathlib import Path
 
+from archlang import objectives
+from archlang._version import __version__
+from archlang.elaborate.program import Program, load_program, loads_program
 from archlang.errors import ArchNameError, Span
-from archlang.ir import Model
-from archlang.program import Program, load_program, loads_program
+from archlang.ir import Model, display
+from archlang.nas import Space
+from archlang.report.printer import format_model
+from archlang.report.summary import Summary, summarize
 
 
 def as_program(source) -> Program:
@@ -65,7 +69,6 @@ def to_onnx(source, model: str | None = None, *, weights=None, opset: int | None
 def export_onnx(ir_model: Model, *, weights=None, opset: int | None = None, functions: bool = False,
                 fold: bool = True, path=None, seed: int | None = None):
     """``to_onnx`` for an already elaborated model (the CLI's ``export``)."""
-    from archlang import __version__
     from archlang.backends.onnx import export_model
 
     # given the path, the backend writes the file while it copies the weights into the model
@@ -102,10 +105,18 @@ def _as_numpy(value):
     return value
 
 
-def space(source, name: str | None = None, *, inputs: dict | None = None, **params):
-    """The search space ``name`` (default: the file's only space) as an ``archlang.search.Space``."""
-    from archlang.search import Space
+def format_ir(model: Model) -> str:
+    """The IR of an elaborated model as text, one line per node (the golden-file format)."""
+    return format_model(model)
 
+
+def summary(source, model: str | None = None, *, inputs: dict | None = None, **params) -> Summary:
+    """Per-layer output shapes, parameters and MACs, computed analytically from the IR."""
+    return summarize(elaborate(source, model, inputs=inputs, **params))
+
+
+def space(source, name: str | None = None, *, inputs: dict | None = None, **params):
+    """The search space ``name`` (default: the file's only space) as an ``archlang.nas.Space``."""
     program = as_program(source)
     if name is None:
         if len(program.spaces) != 1:
@@ -139,17 +150,14 @@ def search(space, objective, **options):
     """Search ``space`` (a ``Space``, or a spec whose only space it is) for architectures that
     optimise ``objective``: a callable, or the name(s) of built-in objectives
     (``"accuracy"``, ``["accuracy", "params"]``; see ``archlang.objectives``).  Options and the
-    objective protocol: ``archlang.search.engine.search``.  Returns an
-    ``archlang.search.study.Study``."""
-    from archlang.search import Space
-    from archlang.search.engine import search as run
+    objective protocol: ``archlang.nas.engine.search``.  Returns an
+    ``archlang.nas.study.Study``."""
+    from archlang.nas.engine import search as run  # imports optuna
 
     if not isinstance(space, Space):
         space = _space(space)
     if isinstance(objective, str) or (isinstance(objective, (list, tuple)) and objective
                                       and all(isinstance(o, str) for o in objective)):
-        from archlang import objectives
-
         objective = objectives.combine([objective] if isinstance(objective, str) else list(objective))
     return run(space, objective, **options)
 
@@ -157,9 +165,17 @@ def search(space, objective, **options):
 _space = space
 
 
-class SearchPackage(types.ModuleType):
-    """The class of the package ``archlang.search``: it is also the function ``search`` above,
-    so ``archlang.search(space, objective, …)`` and ``archlang.search.engine`` both work."""
+def _program_svg(program: Program) -> str | None:
+    """A program's diagram in a notebook: its first model or space (None without one, or without `dot`)."""
+    from archlang.backends.graphviz import RenderError
 
-    def __call__(self, space, objective, **options):
-        return search(space, objective, **options)
+    entries = [name for name, d in program.unit.definitions.items() if d.kind in ("model", "space")]
+    if not entries:
+        return None
+    try:
+        return render_svg(program, entries[0])
+    except RenderError:
+        return None
+
+
+display.register("program.svg", _program_svg)

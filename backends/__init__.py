@@ -1,5 +1,5 @@
 """Backends that read archlang's IR: torch, onnx and graphviz (installed as archlang.backends).
 
-Each backend imports only archlang.ir, archlang.types, archlang.dims, archlang.ops and
+Each backend imports only archlang.ir, archlang.ir.types, archlang.ir.dims, archlang.ops and
 archlang.errors; no backend imports another.
 """

@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import archlang  # noqa: E402
-from archlang import dims  # noqa: E402
+from archlang.ir import dims  # noqa: E402
 
 RESNET = str(ROOT / "specs" / "vision" / "resnet.arch")
 STATIC_IMAGE = {"x": (dims.sym("B"), 3, 224, 224)}  # what torch.onnx exports: a dynamic batch only

@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 import archlang  # noqa: E402
 from archlang import objectives  # noqa: E402
-from archlang.search.engine import canonical_hash  # noqa: E402
+from archlang.nas.engine import canonical_hash  # noqa: E402
 
 
 def distinct_architectures(space, count: int, seed: int) -> list:

@@ -30,8 +30,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import archlang  # noqa: E402
-from archlang.search import engine  # noqa: E402
-from archlang.search.engine import search  # noqa: E402
+from archlang.nas import engine  # noqa: E402
+from archlang.nas.engine import search  # noqa: E402
 
 SPACE = ROOT / "specs/spaces/nasbench201.arch"
 EDGE_SCORE = (0.0, 1.0, 2.0, 3.0, 0.5)

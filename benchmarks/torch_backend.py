@@ -22,8 +22,9 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-import archlang  # noqa: E402
 from handwritten import GPT, resnet50  # noqa: E402
+
+import archlang  # noqa: E402
 
 RESNET = str(ROOT / "specs" / "vision" / "resnet.arch")
 GPT2 = str(ROOT / "specs" / "text" / "gpt2.arch")

@@ -10,10 +10,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from _search import DIGITS, NB201
 
 import archlang
-from _search import DIGITS, NB201
-from archlang.limits import LIMITS
+from archlang.errors.limits import LIMITS
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"

@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 
 import archlang
-from archlang.builtins import b_live_edges
 from archlang.cli import main
+from archlang.elaborate.builtins import b_live_edges
 from archlang.errors import OpError
-from archlang.fmt import format_source
-from archlang.search import formats
-from archlang.search.hashing import nb101_prune
-from archlang.search.space import Assignment
-from archlang.summarize import count_params
+from archlang.ir.params import count_params
+from archlang.nas import formats
+from archlang.nas.hashing import nb101_prune
+from archlang.nas.space import Assignment
+from archlang.syntax.fmt import format_source
 
 SPACES = Path(__file__).resolve().parent.parent / "specs" / "spaces"
 
@@ -206,7 +206,7 @@ def test_space_command_lists_constraints_and_counts_the_feasible(tmp_path, capsy
 
 
 def test_printed_ir_shows_what_a_constraint_reads():
-    from archlang.printer import format_model
+    from archlang.report.printer import format_model
 
     lines = format_model(archlang.loads(SPACE).elaborate("S")).splitlines()
     assert '  constrain w >= 16 or act == "relu"  where w = w, act = [act]' in lines
@@ -299,7 +299,7 @@ width_score.takes, width_score.directions = "assignment", ("maximize",)
 
 @pytest.mark.parametrize("strategy", ["random", "evolution", "local", "tpe", "nsga2"])
 def test_every_strategy_evaluates_only_feasible_architectures(strategy, tmp_path):
-    from archlang.search.engine import search
+    from archlang.nas.engine import search
 
     s = space()
     n = sum(expected_feasible(v) for v in all_values(s))

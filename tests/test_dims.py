@@ -1,4 +1,4 @@
-"""Tests for archlang.dims: canonical forms, printing, proofs, and property tests that the
+"""Tests for archlang.ir.dims: canonical forms, printing, proofs, and property tests that the
 canonical form always evaluates like plain Python integer arithmetic."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from archlang import dims
-from archlang.dims import Expr, dmax, dmin, exact_div, prove_equal, prove_positive, select, sym
+from archlang.ir import dims
+from archlang.ir.dims import Expr, dmax, dmin, exact_div, prove_equal, prove_positive, select, sym
 
 B, T, C, H, W = (sym(n) for n in "BTCHW")
 k = sym("k", (3, 5, 7))

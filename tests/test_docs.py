@@ -148,7 +148,7 @@ def test_every_op_is_in_the_reference():
 def test_the_documented_limits_are_the_real_ones():
     from dataclasses import fields
 
-    from archlang.limits import LIMITS
+    from archlang.errors.limits import LIMITS
 
     text = (ROOT / "docs" / "language.md").read_text(encoding="utf-8")
     for field in fields(LIMITS):

@@ -1,4 +1,4 @@
-"""The search engine (archlang.search.engine): strategies, duplicates, budget, failures,
+"""The search engine (archlang.nas.engine): strategies, duplicates, budget, failures,
 resume after a kill, several workers on SQLite and on PostgreSQL, reports and the CLI.
 
 Objectives here are synthetic (pure functions of the assignment) so the tests measure the
@@ -21,12 +21,11 @@ import time
 from pathlib import Path
 
 import pytest
+from _search import DIGITS, NB201, OPTIMUM, ROOT, edge_score
 
 import archlang
-from archlang.search.engine import canonical_hash, search
-from archlang.search.study import SearchError, Study
-
-from _search import DIGITS, NB201, OPTIMUM, ROOT, edge_score
+from archlang.nas.engine import canonical_hash, search
+from archlang.nas.study import SearchError, Study
 
 
 def evaluations_to_optimum(study: Study, cap: int) -> int:
@@ -77,7 +76,7 @@ def test_tpe_suggests_only_active_decisions(digits):
         values = trial.user_attrs["assignment"]["choices"]
         assert set(trial.params) == set(values), "TPE suggested an inactive decision"
         assert set(trial.params) <= active_labels
-        digits.check(archlang.search.Assignment.from_json(trial.user_attrs["assignment"]))
+        digits.check(archlang.nas.Assignment.from_json(trial.user_attrs["assignment"]))
 
 
 def test_two_objectives_give_a_pareto_set(nb201):
@@ -398,7 +397,7 @@ def _cli(argv) -> subprocess.CompletedProcess:
 def test_archlang_search_is_the_package_and_the_function(nb201):
     study = archlang.search(nb201, edge_score, strategy="random", budget=3)
     assert len(study.evaluated()) == 3
-    import archlang.search.engine as engine
+    import archlang.nas.engine as engine
 
     assert engine.search is search
 
@@ -417,8 +416,8 @@ def test_edge_score_optimum_is_unique(nb201):
 def test_running_trials_of_another_host_are_stale_only_after_the_grace_period(tmp_path, nb201):
     import optuna
 
-    from archlang.search.engine import recover
-    from archlang.search.study import open_storage, sqlite_url
+    from archlang.nas.engine import recover
+    from archlang.nas.study import open_storage, sqlite_url
 
     url = sqlite_url(tmp_path / "s.db")
     search(nb201, edge_score, strategy="random", budget=1, storage=url, study="s")

@@ -12,10 +12,17 @@ import textwrap
 
 import pytest
 
-from archlang.diagnostics import render_error
 from archlang.errors import (
-    ArchError, ArchImportError, ArchNameError, ArchTypeError, LimitError, ParseError, ShapeError, SpaceError,
+    ArchError,
+    ArchImportError,
+    ArchNameError,
+    ArchTypeError,
+    LimitError,
+    ParseError,
+    ShapeError,
+    SpaceError,
 )
+from archlang.errors.render import render_error
 
 
 def src(text: str) -> str:

@@ -1,4 +1,4 @@
-"""Tests of archlang.fmt, the canonical formatter.
+"""Tests of archlang.syntax.fmt, the canonical formatter.
 
 * golden files: tests/golden/fmt/NAME.arch formats to NAME.expected.arch (set
   ARCHLANG_UPDATE_GOLDEN=1 to rewrite the expectations instead of comparing);
@@ -18,10 +18,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from archlang import ast
 from archlang.errors import ArchError, Span
-from archlang.fmt import _Scan, format_module, format_source
-from archlang.syntax import parse
+from archlang.syntax import ast, parse
+from archlang.syntax.fmt import _Scan, format_module, format_source
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden" / "fmt"

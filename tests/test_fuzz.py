@@ -26,7 +26,7 @@ import pytest
 
 import archlang
 from archlang.errors import ArchError
-from archlang.sources import source_line
+from archlang.errors.sources import source_line
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
@@ -126,7 +126,7 @@ def _check(path: Path, monkeypatch, capsys) -> tuple[int, list[ArchError], str, 
     """``archlang check path`` in-process (or load + check before the CLI exists)."""
     errors: list[ArchError] = []
     if HAS_CLI:
-        import archlang.cli as cli
+        import archlang.cli.app as cli
 
         original = cli.render_error
 

@@ -15,9 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import archlang
-from archlang import dims
 from archlang.errors import ArchError, SpaceError
-from archlang.ir import Graph, Model, Node
+from archlang.ir import Graph, Model, Node, dims
 
 # ---- reading the IR ------------------------------------------------------------------------
 

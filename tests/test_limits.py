@@ -2,7 +2,7 @@
 
 Each case must raise a ``LimitError`` (unless another error is the documented answer, e.g.
 recursion through ``let``), located on the line that causes it, in well under 2 s and without
-Python's own RecursionError or MemoryError.  Limits are read from ``archlang.limits.LIMITS``;
+Python's own RecursionError or MemoryError.  Limits are read from ``archlang.errors.limits.LIMITS``;
 a few tests shrink them (the ``_default_limits`` fixture in conftest restores them).
 """
 
@@ -13,7 +13,7 @@ import time
 import pytest
 
 from archlang.errors import ArchError, ArchNameError, LimitError
-from archlang.limits import LIMITS
+from archlang.errors.limits import LIMITS
 
 TIME_LIMIT = 2.0
 

@@ -24,7 +24,7 @@ SMALL = {"width": 0, "kernel": 0, "depth1": 0, "down": 0, "depth2": 0, "stage1.l
 @pytest.fixture(scope="module")
 def small_model():
     space = archlang.space(DIGITS)
-    return space.fix_model(archlang.search.Assignment(dict(SMALL), space.hash))
+    return space.fix_model(archlang.nas.Assignment(dict(SMALL), space.hash))
 
 
 def test_registry_names_and_directions():
@@ -41,7 +41,7 @@ def test_registry_names_and_directions():
 
 
 def test_static_objectives_match_the_summary_and_need_no_torch(small_model):
-    from archlang.summarize import summarize
+    from archlang.report.summary import summarize
 
     counts = summarize(small_model)
     assert objectives.get("params")(small_model) == counts.params

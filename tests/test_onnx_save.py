@@ -17,10 +17,11 @@ pytest.importorskip("torch")
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
 import archlang  # noqa: E402
 from archlang.backends.onnx import atomic, output, save, wire, write_model  # noqa: E402
 from archlang.backends.onnx.wire import NotStreamable  # noqa: E402
-from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 SPEC = """

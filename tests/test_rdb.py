@@ -9,8 +9,8 @@ import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import FrozenTrial, TrialState
 
-from archlang.search.engine import finish
-from archlang.search.rdb import BatchedRDBStorage
+from archlang.nas.engine import finish
+from archlang.nas.rdb import BatchedRDBStorage
 
 DISTRIBUTIONS = {"op": CategoricalDistribution([0, 1, 2]), "width": IntDistribution(8, 64, step=8),
                  "lr": FloatDistribution(1e-4, 1e-1, log=True)}

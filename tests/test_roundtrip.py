@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import archlang
-from archlang.fmt import format_source
+from archlang.syntax.fmt import format_source
 
 _ACTIVATIONS = ["relu", "gelu", "silu", "sigmoid", "tanh"]
 

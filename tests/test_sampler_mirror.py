@@ -1,4 +1,4 @@
-"""The worker's in-memory mirror of a study (archlang.search.strategies.mirror) and the sampler
+"""The worker's in-memory mirror of a study (archlang.nas.strategies.mirror) and the sampler
 strategies that propose in it: TPE and NSGA-II propose there exactly what they would from the
 storage, the mirror agrees with the storage after other workers' writes, and a proposal costs
 one incremental read and one write.
@@ -13,16 +13,15 @@ from datetime import datetime
 
 import optuna
 import pytest
+from _search import NB201, edge_score
 from optuna.trial import FrozenTrial, TrialState
 
-from archlang.search import strategies
-from archlang.search.engine import search
-from archlang.search.rdb import BatchedRDBStorage
-from archlang.search.strategies.distributions import params, suggest
-from archlang.search.strategies.mirror import MirrorStorage, mirror_study
-from archlang.search.study import Study, open_storage, sqlite_url
-
-from _search import NB201, edge_score
+from archlang.nas import strategies
+from archlang.nas.engine import search
+from archlang.nas.rdb import BatchedRDBStorage
+from archlang.nas.strategies.distributions import params, suggest
+from archlang.nas.strategies.mirror import MirrorStorage, mirror_study
+from archlang.nas.study import Study, open_storage, sqlite_url
 
 
 def two_scores(assignment) -> tuple[float, float]:

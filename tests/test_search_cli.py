@@ -9,7 +9,7 @@ import pytest
 
 import archlang
 from archlang.cli import main
-from archlang.summarize import count_params
+from archlang.ir.params import count_params
 
 SPACES = Path(__file__).resolve().parent.parent / "specs" / "spaces"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import archlang
-from archlang.search.constraints import Constraint, metrics, parse_constraint
+from archlang.nas.constraints import Constraint, metrics, parse_constraint
 
 SPACES = Path(__file__).resolve().parent.parent / "specs" / "spaces"
 

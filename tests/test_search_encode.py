@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import archlang
-from archlang.search import formats
-from archlang.search.encode import adjacency
+from archlang.nas import formats
+from archlang.nas.encode import adjacency
 
 SPACES = Path(__file__).resolve().parent.parent / "specs" / "spaces"
 EXAMPLE = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"

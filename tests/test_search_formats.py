@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import archlang
-from archlang.search import Assignment, formats
-from archlang.search.hashing import nb101_hash, nb101_prune
+from archlang.nas import Assignment, formats
+from archlang.nas.hashing import nb101_hash, nb101_prune
 
 SPACES = Path(__file__).resolve().parent.parent / "specs" / "spaces"
 EXAMPLE = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import archlang
-from archlang.search.hashing import model_hash
+from archlang.nas.hashing import model_hash
 
 HEADER = """
 block Conv(C: int, k: int) {

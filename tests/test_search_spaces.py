@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import archlang
-from archlang.search import Assignment
-from archlang.search.hashing import model_hash
-from archlang.summarize import summarize
+from archlang.nas import Assignment
+from archlang.nas.hashing import model_hash
+from archlang.report.summary import summarize
 
 SPACES = Path(__file__).resolve().parent.parent / "specs" / "spaces"
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 torch = pytest.importorskip("torch")
+from _reference import STATE_DICTS  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 import archlang  # noqa: E402
-from _reference import STATE_DICTS  # noqa: E402
 from archlang.errors import ArchError, SpaceError  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
@@ -190,7 +190,7 @@ def test_macs_agree_with_flop_counter(path, model, inputs):
         module(*example)
     macs = summary.macs if isinstance(summary.macs, int) else None
     if macs is None:
-        from archlang import dims as D
+        from archlang.ir import dims as D
 
         env = {}
         for node in graph.input_nodes:

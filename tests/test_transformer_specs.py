@@ -11,11 +11,11 @@ import json
 from pathlib import Path
 
 import pytest
+from _reference import STATE_DICTS
 
 import archlang
-from _reference import STATE_DICTS
-from archlang.summarize import state_dict_entries
-from archlang import dims
+from archlang.ir import dims
+from archlang.ir.params import state_dict_entries
 
 ROOT = Path(__file__).resolve().parents[1]
 VIT = ROOT / "specs" / "vision" / "vit.arch"

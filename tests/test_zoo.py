@@ -17,10 +17,10 @@ import json
 from pathlib import Path
 
 import pytest
+from _reference import STATE_DICTS
 
 import archlang
-from _reference import STATE_DICTS
-from archlang.summarize import state_dict_entries
+from archlang.ir.params import state_dict_entries
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = ROOT / "specs"

@@ -1,6 +1,6 @@
 """Built-in objectives of a search, by name, handed to ``archlang.search`` as callables.
 
-    static     params, macs            from the IR (archlang.summarize): no torch
+    static     params, macs            from the IR (archlang.report.summary): no torch
     measured   latency                 median forward time in milliseconds (torch)
     proxies    synflow, grad_norm,     training-free scores of the network at initialisation
                snip, naswot, gradsign  on a real batch of handwritten digits (torch)

@@ -14,7 +14,7 @@ import functools
 
 import torch
 
-from archlang import dims
+from archlang.ir import dims
 from archlang.objectives.base import ObjectiveError
 
 CLASSES = 10

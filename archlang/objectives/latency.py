@@ -23,7 +23,6 @@ class Latency(Objective):
         import torch
 
         from archlang.backends.torch import build_module
-
         from archlang.objectives.data import threads
 
         module = build_module(model, seed=self.seed).eval()

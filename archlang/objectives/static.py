@@ -4,9 +4,9 @@
 
 from __future__ import annotations
 
-from archlang import dims
+from archlang.ir import dims
 from archlang.objectives.base import Objective, ObjectiveError
-from archlang.summarize import summarize
+from archlang.report.summary import summarize
 
 
 class Params(Objective):

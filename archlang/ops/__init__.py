@@ -10,8 +10,22 @@ Must not import torch, onnx or any backend.
 from __future__ import annotations
 
 from archlang.ops import (
-    activation, attention, conv, elementwise, indexing, join, linalg, linear, misc, norm, pool,
-    rearrange, reduce, resample, special, tensor,
+    activation,
+    attention,
+    conv,
+    elementwise,
+    indexing,
+    join,
+    linalg,
+    linear,
+    misc,
+    norm,
+    pool,
+    rearrange,
+    reduce,
+    resample,
+    special,
+    tensor,
 )
 from archlang.ops._spec import REQUIRED, Attr, OpSpec
 

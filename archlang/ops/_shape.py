@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
-from archlang import dims
 from archlang.errors import OpError
-from archlang.types import FLOAT_DTYPES, TensorType
+from archlang.ir import dims
+from archlang.ir.types import FLOAT_DTYPES, TensorType
 
 Message = Callable[[], str]  # built lazily: formatting shapes costs more than checking them
 

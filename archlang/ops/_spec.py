@@ -12,9 +12,9 @@ import difflib
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from archlang import dims
 from archlang.errors import OpError
-from archlang.types import DTYPES, TensorType
+from archlang.ir import dims
+from archlang.ir.types import DTYPES, TensorType
 
 
 class _Required:

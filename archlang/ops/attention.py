@@ -10,13 +10,21 @@ Must not import torch, onnx or any backend.
 
 from __future__ import annotations
 
-from archlang import dims
+from archlang.ir import dims
+from archlang.ir.types import ParamSpec
 from archlang.ops._shape import (
-    broadcast, check_min_rank, check_rank, divide, expect_equal, fail, numel, require_float,
-    shape_str, tensor,
+    broadcast,
+    check_min_rank,
+    check_rank,
+    divide,
+    expect_equal,
+    fail,
+    numel,
+    require_float,
+    shape_str,
+    tensor,
 )
 from archlang.ops._spec import Attr, OpSpec
-from archlang.types import ParamSpec
 
 # --------------------------------------------------------------------------- sdpa
 

@@ -9,12 +9,20 @@ Must not import torch, onnx or any backend.
 
 from __future__ import annotations
 
-from archlang import dims
+from archlang.ir import dims
+from archlang.ir.types import ParamSpec
 from archlang.ops._shape import (
-    check_positive, check_rank, divide, expect_equal, fail, numel, require_float, shape_str, tensor,
+    check_positive,
+    check_rank,
+    divide,
+    expect_equal,
+    fail,
+    numel,
+    require_float,
+    shape_str,
+    tensor,
 )
 from archlang.ops._spec import Attr, OpSpec
-from archlang.types import ParamSpec
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 LAYOUTS = {1: "([N,] C, L)", 2: "([N,] C, H, W)", 3: "([N,] C, D, H, W)"}

@@ -9,9 +9,9 @@ Must not import torch, onnx or any backend.
 
 from __future__ import annotations
 
+from archlang.ir.types import TensorType
 from archlang.ops._shape import broadcast, is_float, result_dtype, shape_of, tensor
 from archlang.ops._spec import Attr, OpSpec
-from archlang.types import TensorType
 
 _ALPHA = Attr("alpha", "number", 1, kw_only=True)
 _ROUNDING = Attr("rounding_mode", "str?", None, choices=("trunc", "floor"), kw_only=True)

@@ -8,7 +8,7 @@ Must not import torch, onnx or any backend.
 
 from __future__ import annotations
 
-from archlang import dims
+from archlang.ir import dims
 from archlang.ops._shape import fail, tensor
 from archlang.ops._spec import Attr, OpSpec
 

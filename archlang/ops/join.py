@@ -9,7 +9,8 @@ Must not import torch, onnx or any backend.
 
 from __future__ import annotations
 
-from archlang import dims
+from archlang.errors.limits import LIMITS
+from archlang.ir import dims
 from archlang.ops._shape import axis, expect_equal, fail, result_dtype, shape_str, tensor, unequal_reason
 from archlang.ops._spec import Attr, OpSpec
 
@@ -87,8 +88,6 @@ def _even_pieces(op: str, x, d: int, n, size) -> list:
 
 def _bounded(op: str, pieces: int) -> None:
     """Every piece is a tensor in the IR: a huge count would exhaust memory."""
-    from archlang.limits import LIMITS
-
     if pieces > LIMITS.max_repeat:
         fail(f"{op} makes {pieces:,} pieces; the limit is {LIMITS.max_repeat:,}", "split_size_or_sections")
 

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import re
 
-from archlang import dims
+from archlang.ir import dims
 from archlang.ops._shape import broadcast, expect_equal, fail, numel, result_dtype, tensor, unequal_reason
 from archlang.ops._spec import Attr, OpSpec
-
 
 # --------------------------------------------------------------------------- matmul
 

@@ -5,10 +5,10 @@ Must not import torch, onnx or any backend.
 
 from __future__ import annotations
 
-from archlang import dims
+from archlang.ir import dims
+from archlang.ir.types import ParamSpec
 from archlang.ops._shape import check_min_rank, expect_equal, fail, numel, require_float, tensor
 from archlang.ops._spec import Attr, OpSpec
-from archlang.types import ParamSpec
 
 
 def _linear_infer(a: dict, inputs: list):

@@ -6,10 +6,10 @@ Must not import torch, onnx or any backend.
 
 from __future__ import annotations
 
-from archlang import dims
+from archlang.ir import dims
+from archlang.ir.types import ParamSpec
 from archlang.ops._shape import check_positive, fail, tensor
 from archlang.ops._spec import Attr, OpSpec
-from archlang.types import ParamSpec
 
 INITS = ("normal", "trunc_normal", "zeros", "ones", "constant")
 

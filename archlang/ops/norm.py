@@ -8,12 +8,17 @@ Must not import torch, onnx or any backend.
 
 from __future__ import annotations
 
-from archlang import dims
+from archlang.ir import dims
+from archlang.ir.types import ParamSpec
 from archlang.ops._shape import (
-    check_min_rank, check_rank, divide, expect_equal, require_float, shape_str,
+    check_min_rank,
+    check_rank,
+    divide,
+    expect_equal,
+    require_float,
+    shape_str,
 )
 from archlang.ops._spec import Attr, OpSpec
-from archlang.types import ParamSpec
 
 _BN_RANKS = {1: ((2, 3), "(N, C) or (N, C, L)"), 2: ((4,), "(N, C, H, W)"), 3: ((5,), "(N, C, D, H, W)")}
 

@@ -9,7 +9,7 @@ Must not import torch, onnx or any backend.
 
 from __future__ import annotations
 
-from archlang import dims
+from archlang.ir import dims
 from archlang.ops._shape import check_positive, check_rank, fail, require_float, tensor
 from archlang.ops._spec import Attr, OpSpec
 

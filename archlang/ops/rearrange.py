@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from archlang import dims
+from archlang.ir import dims
 from archlang.ops._shape import divide, expect_equal, fail, numel, tensor
 from archlang.ops._spec import Attr, OpSpec
 

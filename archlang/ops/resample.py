@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-from archlang import dims
+from archlang.ir import dims
 from archlang.ops._shape import check_min_rank, check_positive, divide, fail, require_float, tensor
 from archlang.ops._spec import Attr, OpSpec
 

@@ -6,10 +6,17 @@ Must not import torch, onnx or any backend.
 
 from __future__ import annotations
 
-from archlang import dims
+from archlang.ir import dims
 from archlang.ops._shape import (
-    broadcast, check_min_rank, check_positive, check_rank, expect_equal, fail, require_float,
-    result_dtype, tensor,
+    broadcast,
+    check_min_rank,
+    check_positive,
+    check_rank,
+    expect_equal,
+    fail,
+    require_float,
+    result_dtype,
+    tensor,
 )
 from archlang.ops._spec import Attr, OpSpec
 

@@ -6,7 +6,7 @@ Must not import torch, onnx or any backend.
 
 from __future__ import annotations
 
-from archlang import dims
+from archlang.ir import dims
 from archlang.ops._shape import axes, axis, divide, expect_equal, fail, numel, shape_str, tensor, unequal_reason
 from archlang.ops._spec import Attr, OpSpec
 

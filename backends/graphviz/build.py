@@ -21,8 +21,8 @@ from typing import Any, Callable
 import graphviz
 
 from archlang.ir import Graph, Member, Model, Node
-from archlang.summarize import count_params, member_params
-from archlang.types import TensorType
+from archlang.ir.params import count_params, member_params
+from archlang.ir.types import TensorType
 
 from . import choices, labels, skips, style
 from .labels import esc

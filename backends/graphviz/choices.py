@@ -13,9 +13,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from archlang import dims
-from archlang.ir import ChoiceDecl, Graph, Member, Model, Node
-from archlang.summarize import member_params
+from archlang.ir import ChoiceDecl, Graph, Member, Model, Node, dims
+from archlang.ir.params import member_params
 
 from . import labels, style
 from .labels import esc

@@ -3,17 +3,17 @@
 
 ``key_attrs(op, attrs)`` picks the few attributes worth printing through a dispatch table
 keyed by op name, with a generic fallback (attributes that differ from the op's defaults).
-Imports only archlang.dims/ops/types/ir; never another backend.
+Imports only archlang.ir.dims/ops/types/ir; never another backend.
 """
 
 from __future__ import annotations
 
 import html
 
-from archlang import dims, ops
-from archlang.ir import BlockName
+from archlang import ops
+from archlang.ir import BlockName, dims
+from archlang.ir.types import TensorType
 from archlang.ops._spec import normalise_default
-from archlang.types import TensorType
 
 from . import style
 

@@ -9,8 +9,22 @@ archlang.ops; never another backend.
 from __future__ import annotations
 
 from archlang.ops import (
-    activation, attention, conv, elementwise, indexing, join, linalg, linear, misc, norm, pool,
-    rearrange, reduce, resample, special, tensor,
+    activation,
+    attention,
+    conv,
+    elementwise,
+    indexing,
+    join,
+    linalg,
+    linear,
+    misc,
+    norm,
+    pool,
+    rearrange,
+    reduce,
+    resample,
+    special,
+    tensor,
 )
 
 FONT = "Helvetica,Arial,sans-serif"

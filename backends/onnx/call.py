@@ -2,7 +2,7 @@
 and the small helpers every lowering family shares (casts, reshapes to an IR shape,
 reductions whose axes moved from attribute to input at opset 18).
 
-Imports archlang.dims/errors and this package's ``graph`` (dtype codes); the builder is
+Imports archlang.ir.dims/errors and this package's ``graph`` (dtype codes); the builder is
 passed in.
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from archlang import dims
 from archlang.errors import ArchError, Span
+from archlang.ir import dims
 
 from .graph import ELEM
 

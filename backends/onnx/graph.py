@@ -5,7 +5,7 @@ constants, ``value_info`` and unique names.  ``op()`` makes one node with
 ``onnx.helper.make_node`` (attributes sorted) named after the IR path being lowered;
 ``const()`` makes a ``Constant``; ``sizes`` (a ``Sizes``) computes symbolic sizes in-graph.
 
-Imports only onnx, numpy and archlang.types/dims; never the IR walker, a lowering or
+Imports only onnx, numpy and archlang.ir.types/dims; never the IR walker, a lowering or
 another backend.
 """
 
@@ -15,8 +15,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from archlang import dims
-from archlang.types import TensorType
+from archlang.ir import dims
+from archlang.ir.types import TensorType
 
 from .sizes import Sizes
 

@@ -5,14 +5,14 @@ promotion follows the IR: every operand is cast to the IR result dtype first (to
 promotion already decided it).  GELU is the ``Gelu`` op from opset 20 and its exact
 decomposition (erf or tanh form) below that.
 
-Imports archlang.types and this package's ``call``; never another backend.
+Imports archlang.ir.types and this package's ``call``; never another backend.
 """
 
 from __future__ import annotations
 
 import math
 
-from archlang.types import FLOAT_DTYPES
+from archlang.ir.types import FLOAT_DTYPES
 
 from .call import Call, cast, float_scalar, reduce
 

@@ -9,14 +9,14 @@ BatchNorm is ``BatchNormalization`` with the running statistics; LayerNorm is
 axis by axis (a window mean or max is separable), so any output size works on concrete
 input sizes; on symbolic ones only output 1 or the input's size.
 
-Imports numpy, archlang.dims and this package; never another backend.
+Imports numpy, archlang.ir.dims and this package; never another backend.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from archlang import dims
+from archlang.ir import dims
 
 from .call import Call, float_scalar, is_one, reduce, reshape, squeeze, transpose, unsqueeze
 

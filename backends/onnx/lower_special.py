@@ -6,14 +6,14 @@ dynamic: exp(Δ·A) and Δ·B·u are computed for all steps up front ([b, d, l, 
 carries the state h [b, d, n] and emits y_t = Σ_n h·C_t.  Then the skip (u·D) and the
 SiLU(z) gate, exactly the torch backend's reference recurrence.
 
-Imports onnx (the Scan body), archlang.types and this package; never another backend.
+Imports onnx (the Scan body), archlang.ir.types and this package; never another backend.
 """
 
 from __future__ import annotations
 
 from onnx import helper
 
-from archlang.types import TensorType
+from archlang.ir.types import TensorType
 
 from .call import Call, cast, float_scalar, reduce, unsqueeze
 from .graph import ELEM, value_info

@@ -7,7 +7,7 @@ Target shapes come from the IR result type, so a ``-1`` is already solved and sy
 sizes are computed in-graph (``call.reshape``).  ``rearrange`` is planned like the torch
 backend's: reshape (split groups) → transpose → reshape (merge groups).
 
-Imports onnx, archlang.dims/ops (the rearrange pattern parser) and this package; never
+Imports onnx, archlang.ir.dims/ops (the rearrange pattern parser) and this package; never
 another backend.
 """
 

@@ -18,9 +18,8 @@ from typing import Mapping
 
 import numpy as np
 
-from archlang import dims
 from archlang.errors import ArchError
-from archlang.ir import Graph, Member, Model
+from archlang.ir import Graph, Member, Model, dims
 
 from .graph import NUMPY
 

@@ -7,13 +7,13 @@ start/end), or computed from such reads with ``Add``/``Mul``/``Div``/``Mod`` by 
 registers its symbolic dims as sources, inputs first, so the nearest cheap read is used.
 Results are int64 tensors of shape [1], cached per expression.
 
-Imports only archlang.dims and archlang.errors; the builder is passed in.
+Imports only archlang.ir.dims and archlang.errors; the builder is passed in.
 """
 
 from __future__ import annotations
 
-from archlang import dims
 from archlang.errors import ArchError
+from archlang.ir import dims
 
 
 class SizeError(Exception):

@@ -2,7 +2,7 @@
 
     build_module(model, seed=None) -> torch.nn.Module
 
-Reads only the IR (archlang.ir, archlang.dims, archlang.errors); never another backend.
+Reads only the IR (archlang.ir, archlang.ir.dims, archlang.errors); never another backend.
 """
 
 from .build import build_module

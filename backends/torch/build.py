@@ -12,13 +12,12 @@ at run time.  Imports archlang.ir/dims/errors and torch only; never another back
 from __future__ import annotations
 
 import operator
+
 import torch
 from torch import fx, nn
 
-from archlang import dims
 from archlang.errors import ArchError
-from archlang.ir import Graph, Member, Model, Node
-
+from archlang.ir import Graph, Member, Model, Node, dims
 from archlang.ops.rearrange import plan_rearrange
 
 from .functions import FUNCTIONS, MAKES_TENSORS

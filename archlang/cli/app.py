@@ -1,0 +1,476 @@
+"""The ``archlang`` command line: check, fmt, ir, summary, compile, export, render, search and study.
+
+Exit codes: 0 success, 1 a spec error (printed as located diagnostics), 2 a usage error.
+A Python traceback means a bug in archlang itself.  Colour only on a terminal.
+Backends are looked up lazily, so ``archlang check`` never imports torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import archlang
+from archlang.api import export_onnx, load_weights
+from archlang.errors import ArchError
+from archlang.errors.render import render_error
+from archlang.ir import dims
+from archlang.nas import Space
+from archlang.nas.describe import describe_space, sample_files
+from archlang.nas.progress import Progress
+from archlang.objectives import ObjectiveError, combine
+from archlang.report.summary import format_summary, summarize
+from archlang.syntax.fmt import format_source
+
+
+class UsageError(Exception):
+    """A bad command line (exit 2)."""
+
+
+def _color(stream) -> bool:
+    return stream.isatty() and os.environ.get("NO_COLOR") is None and os.environ.get("TERM") != "dumb"
+
+
+# ---- check -------------------------------------------------------------------------------
+
+
+def cmd_check(args) -> int:
+    failed = False
+    for path in args.files:
+        try:
+            program = archlang.load(path)
+        except ArchError as error:
+            print(render_error(error, _color(sys.stderr)), file=sys.stderr)
+            failed = True
+            continue
+        if args.list:
+            _print_definitions(program)
+        elif not args.quiet:
+            print(f"{path}: ok ({_counts(program)})")
+    return 1 if failed else 0
+
+
+def _counts(program) -> str:
+    parts = []
+    for kind, names in (("model", program.models), ("space", program.spaces), ("block", program.blocks)):
+        if names:
+            parts.append(f"{len(names)} {kind}{'s' if len(names) != 1 else ''}")
+    return ", ".join(parts) or "no definitions"
+
+
+def _print_definitions(program) -> None:
+    for name, definition in program.definitions.items():
+        params = ", ".join(p.name + (f": {p.type}" if p.type else "") for p in definition.params)
+        doc = f"  — {definition.doc.splitlines()[0]}" if definition.doc else ""
+        signature = f"({params})" if params or definition.alias is None else ""
+        print(f"{definition.kind:<6} {name}{signature}{doc}")
+
+
+# ---- fmt ---------------------------------------------------------------------------------
+
+
+def cmd_fmt(args) -> int:
+    changed, failed = [], False
+    for path in args.files:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            print(f"{path}: error: cannot read: {exc.strerror or exc}", file=sys.stderr)
+            failed = True
+            continue
+        try:
+            formatted = format_source(text, path)
+        except ArchError as error:
+            print(render_error(error, _color(sys.stderr)), file=sys.stderr)
+            failed = True
+            continue
+        if formatted != text:
+            changed.append(path)
+            if not args.check:
+                _write_atomically(Path(path), formatted)
+    for path in changed:
+        print(f"{'would reformat' if args.check else 'reformatted'} {path}")
+    return 1 if failed or (args.check and changed) else 0
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.archlang-tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+# ---- ir ----------------------------------------------------------------------------------
+
+
+def cmd_ir(args) -> int:
+    model = _model_from_args(args)
+    sys.stdout.write(archlang.format_ir(model))
+    return 0
+
+
+def parse_params(program, items: list[str]) -> dict:
+    """``--param k=v``: v is a constant expression of the language, evaluated in the file's scope."""
+    params = {}
+    for item in items or ():
+        key, value = _split_assignment(item, "--param")
+        params[key] = program.argument(key, value)
+    return params
+
+
+def parse_inputs(items: list[str]) -> dict:
+    """``--input x=1x3x224x224`` (a name like ``B`` keeps that size symbolic)."""
+    inputs = {}
+    for item in items or ():
+        key, value = _split_assignment(item, "--input")
+        shape = []
+        for part in value.lower().replace("×", "x").split("x") if value else []:
+            if part.isdigit() and int(part) > 0:
+                shape.append(int(part))
+            elif part.isidentifier():
+                shape.append(dims.sym(part.upper() if len(part) == 1 else part))
+            else:
+                raise UsageError(f"--input {item}: sizes are positive integers or names, separated by 'x'")
+        inputs[key] = tuple(shape)
+    return inputs
+
+
+def _split_assignment(item: str, flag: str) -> tuple[str, str]:
+    key, sep, value = item.partition("=")
+    if not sep or not key.isidentifier():
+        raise UsageError(f"{flag} expects NAME=VALUE, got '{item}'")
+    return key, value
+
+
+# ---- compile and summary --------------------------------------------------------------
+
+
+def _program(args):
+    """The file of a command about one entry point: statically checked here; the entry point
+    itself is checked when it is elaborated (the file's other models are not elaborated)."""
+    return archlang.load(args.file, check=False)
+
+
+def _model_from_args(args):
+    program = _program(args)
+    return program.elaborate(args.model, params=parse_params(program, args.param),
+                             inputs=parse_inputs(getattr(args, "input", None)))
+
+
+def cmd_compile(args) -> int:
+    from archlang.backends.torch import build_module
+    from archlang.backends.torch.checkpoint import save_state_dict
+
+    model = _model_from_args(args)
+    module = build_module(model, seed=args.seed)
+    fmt = args.format or ("safetensors" if args.output.endswith(".safetensors") else "pt")
+    save_state_dict(module, Path(args.output), fmt)
+    count = sum(p.numel() for p in module.parameters())
+    print(f"wrote {args.output} ({fmt}, {count:,} parameters, {len(module.state_dict())} tensors)")
+    return 0
+
+
+def cmd_export(args) -> int:
+    model = _model_from_args(args)
+    proto = export_onnx(model, weights=_weights_file(args.weights), opset=args.opset, functions=args.functions,
+                        fold=not args.no_fold, path=Path(args.output), seed=args.seed)
+    opset = next(o.version for o in proto.opset_import if o.domain == "")
+    functions = f", {len(proto.functions)} functions" if proto.functions else ""
+    print(f"wrote {args.output} (ONNX opset {opset}, {len(proto.graph.node)} nodes{functions}, "
+          f"{len(proto.graph.initializer)} initializers)")
+    return 0
+
+
+def _weights_file(path: str | None):
+    """``--weights``: a state dict read from the file, or a usage error saying why it cannot be."""
+    if path is None:
+        return None
+
+    try:
+        return load_weights(Path(path))
+    except Exception as exc:  # a missing, unreadable or foreign file (torch/safetensors raise many kinds)
+        raise UsageError(f"--weights {path}: cannot read a state dict: {exc}") from None
+
+
+def cmd_summary(args) -> int:
+    summary = summarize(_model_from_args(args))
+    if args.json:
+        print(json.dumps(summary.to_json(), indent=2, ensure_ascii=False))
+    else:
+        sys.stdout.write(format_summary(summary, depth=args.depth))
+    return 0
+
+
+def cmd_render(args) -> int:
+    """A diagram: DOT on stdout without -o; .svg/.png/.pdf need Graphviz's `dot`."""
+    from archlang.backends.graphviz import RenderOptions, build_diagram, format_of, write_diagram
+
+    if args.depth is not None and args.depth < 0:
+        raise UsageError("--depth must be 0 or more")
+    try:
+        fmt = format_of(args.output, args.format) if args.output else "dot"
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    options = RenderOptions(depth=args.depth, expand=args.expand, direction=args.direction)
+    diagram = build_diagram(_model_from_args(args), options)
+    if not args.output:
+        sys.stdout.write(diagram.source)
+        return 0
+    write_diagram(diagram.source, Path(args.output), fmt)
+    print(f"wrote {args.output} ({fmt}: {diagram.nodes} nodes, {diagram.clusters} blocks, "
+          f"{diagram.skips} skip connections)")
+    return 0
+
+
+# ---- space and sample --------------------------------------------------------------------
+
+
+def _space_from_args(args):
+    program = _program(args)
+    return Space(program, args.model, params=parse_params(program, args.param), inputs=parse_inputs(args.input))
+
+
+def cmd_space(args) -> int:
+    sys.stdout.write(describe_space(_space_from_args(args), unique_limit=args.unique_limit))
+    return 0
+
+
+def cmd_sample(args) -> int:
+    if args.n < 1:
+        raise UsageError("-n must be 1 or more")
+    constraints = {"max_params": args.max_params, "max_macs": args.max_macs}
+    space = _space_from_args(args)
+    for line in sample_files(space, args.n, args.seed, constraints, Path(args.output) if args.output else None):
+        print(line)
+    return 0
+
+
+def _space_parsers(sub) -> None:
+    space = sub.add_parser("space", help="a search space's size, distinct architectures and decisions",
+                           description="Describe SPACE: its exact number of configurations, the number of "
+                           "distinct architectures (canonical hashes) when tractable, and a table of its "
+                           "decisions (label, kind, options, when each is active).")
+    _model_arguments(space)
+    space.add_argument("--unique-limit", type=int, default=20_000, metavar="N",
+                       help="count distinct architectures when the space has at most N configurations (default 20,000)")
+    space.set_defaults(run=cmd_space)
+
+    sample = sub.add_parser("sample", help="draw architectures from a space and write them as .arch files",
+                            description="Draw architectures uniformly from SPACE (among those within the "
+                            "bounds, if given) and write each as a standalone .arch file; without -o, print "
+                            "the first.")
+    _model_arguments(sample)
+    sample.add_argument("--seed", type=int, default=0, help="seed of the draws (default 0)")
+    sample.add_argument("-n", type=int, default=1, help="how many architectures (default 1)")
+    sample.add_argument("-o", "--output", metavar="DIR", help="write SPACE_<i>.arch files into DIR")
+    sample.add_argument("--max-params", type=float, default=None, metavar="N", help="at most N parameters")
+    sample.add_argument("--max-macs", type=float, default=None, metavar="N", help="at most N MACs per example")
+    sample.set_defaults(run=cmd_sample)
+
+
+# ---- search and study -------------------------------------------------------------------
+
+
+def cmd_search(args) -> int:
+    from archlang.nas.engine import search
+    from archlang.nas.study import SearchError
+
+    program = _program(args)
+    space = Space(program, args.model, params=parse_params(program, args.param), inputs=parse_inputs(args.input))
+    out = Path(args.output or f"search-{args.model}")
+    try:
+        objective = combine([n.strip() for n in args.objective.split(",") if n.strip()])
+        label = f"{args.model} · {args.strategy}"
+        with Progress(args.budget, label=label, objectives=objective.names, quiet=args.quiet) as progress:
+            study = search(space, objective, strategy=args.strategy, budget=args.budget, seed=args.seed,
+                           storage=args.storage, study=args.study, workers=args.workers, timeout=args.timeout,
+                           out_dir=out, progress=progress)
+    except (SearchError, ObjectiveError, ValueError) as error:
+        raise UsageError(str(error)) from None
+    _report_search(study, space, out, args.quiet)
+    return 0
+
+
+def _report_search(study, space, out: Path, quiet: bool) -> None:
+    from archlang.nas.report import counts_line, summary_text, write_report
+
+    written = write_report(study, space, out)
+    if quiet:
+        print(counts_line(study))
+    else:
+        print(summary_text(study), end="")
+    best = written["best"]
+    if len(best) == 1 and not quiet:
+        print(f"\nbest architecture ({best[0]}):\n")
+        print(best[0].read_text(encoding="utf-8"))
+    where = ", ".join(str(p) for p in best[:3]) + (f" … ({len(best)} files)" if len(best) > 3 else "")
+    print(f"wrote {where or 'no architecture (nothing completed)'}; {written['trials']}; "
+          f"{len(written['plots'])} plot files in {out}")
+
+
+def cmd_study_show(args) -> int:
+    from archlang.nas.report import failures_table, results_table
+    from archlang.nas.study import SearchError, Study, storage_url
+
+    try:
+        study = Study.load(args.study, storage_url(args.storage))
+    except SearchError as error:
+        raise UsageError(str(error)) from None
+    if args.json:
+        print(json.dumps(study.to_json(), indent=1, default=str))
+        return 0
+    info = study.info.get("space") or {}
+    print(f"study {study.name}: space {info.get('name')} ({info.get('file')}), "
+          f"{', '.join(f'{n} ({d})' for n, d in zip(study.objectives, study.directions))}")
+    print(results_table(study, limit=args.top), end="")
+    print(failures_table(study), end="")
+    return 0
+
+
+def _search_parsers(sub) -> None:
+    search = sub.add_parser("search", help="search a space for the best architectures (resumable, several workers)",
+                            description="Search SPACE in FILE with a strategy, scoring each architecture with "
+                            "built-in objectives. Every trial is stored (SQLite in -o DIR, or --storage); "
+                            "rerunning the same command resumes the study.")
+    search.add_argument("file", metavar="FILE")
+    search.add_argument("-m", "--model", required=True, metavar="SPACE", help="the space to search")
+    search.add_argument("--objective", required=True, metavar="NAME[,NAME…]",
+                        help="params, macs, latency, synflow, grad_norm, snip, naswot, gradsign, accuracy "
+                        "(several: a multi-objective search)")
+    search.add_argument("--strategy", default="evolution", choices=("random", "evolution", "local", "tpe", "nsga2"))
+    search.add_argument("--budget", type=int, default=100, help="evaluations in the study (default 100)")
+    search.add_argument("--workers", type=int, default=1, help="worker processes sharing the study")
+    search.add_argument("--storage", metavar="URL", help="sqlite:///file.db or postgresql+psycopg://… "
+                        "(default: DIR/study.db)")
+    search.add_argument("--study", metavar="NAME", help="study name (default SPACE-STRATEGY)")
+    search.add_argument("--seed", type=int, default=0)
+    search.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="time limit of one trial")
+    search.add_argument("-o", "--output", metavar="DIR", help="output directory (default search-SPACE)")
+    search.add_argument("--quiet", action="store_true", help="no progress display, a one-line summary")
+    search.add_argument("--param", action="append", metavar="K=V", help="set a parameter of the space")
+    search.add_argument("--input", action="append", metavar="X=SHAPE", help="give an input a shape")
+    search.set_defaults(run=cmd_search)
+
+    study = sub.add_parser("study", help="inspect a stored search study", description="Inspect a stored study.")
+    actions = study.add_subparsers(dest="action", metavar="ACTION")
+    actions.required = True
+    show = actions.add_parser("show", help="the best trials, counts and failures of a study")
+    show.add_argument("--storage", required=True, metavar="URL", help="the study's storage (URL or SQLite file)")
+    show.add_argument("--study", required=True, metavar="NAME")
+    show.add_argument("--top", type=int, default=10, help="rows to show")
+    show.add_argument("--json", action="store_true", help="every trial as JSON")
+    show.set_defaults(run=cmd_study_show)
+
+
+# ---- main --------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="archlang",
+        description="A declarative language for neural-network architectures and search spaces.",
+    )
+    parser.add_argument("--version", action="version", version=f"archlang {archlang.__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    check = sub.add_parser("check", help="parse and check .arch files (names, types, shapes)",
+                           description="Parse and check .arch files: names, types and symbolic shapes of every model and space. Exit 1 on any error.")
+    check.add_argument("files", nargs="+", metavar="FILE")
+    check.add_argument("--list", action="store_true", help="print the blocks, models and spaces each file defines")
+    check.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    check.set_defaults(run=cmd_check)
+
+    fmt = sub.add_parser("fmt", help="format .arch files canonically (keeps comments)",
+                         description="Rewrite .arch files in the canonical style, keeping comments. Idempotent.")
+    fmt.add_argument("files", nargs="+", metavar="FILE")
+    fmt.add_argument("--check", action="store_true", help="change nothing; exit 1 if a file would be reformatted")
+    fmt.set_defaults(run=cmd_fmt)
+
+    ir = sub.add_parser("ir", help="print the elaborated IR of a model or space, one line per node",
+                        description="Elaborate MODEL from FILE and print its IR: one line per node with inferred types.")
+    ir.add_argument("file", metavar="FILE")
+    ir.add_argument("-m", "--model", required=True, help="the model, space or block to elaborate")
+    ir.add_argument("--param", action="append", metavar="K=V", help="set a parameter (a constant expression: 10, [2, 2], Bottleneck)")
+    ir.add_argument("--input", action="append", metavar="X=SHAPE", help="give an input a shape, e.g. x=1x3x224x224")
+    ir.set_defaults(run=cmd_ir)
+
+    compile_ = sub.add_parser("compile", help="build the PyTorch module of a model and save its state dict",
+                              description="Build MODEL as a torch.nn.Module (parameter names from the spec, "
+                              "PyTorch's default initialisation) and save its state dict.")
+    _model_arguments(compile_)
+    compile_.add_argument("-o", "--output", required=True, help="where to write the weights (.pt or .safetensors)")
+    compile_.add_argument("--seed", type=int, default=None, help="seed for a reproducible initialisation")
+    compile_.add_argument("--format", choices=("pt", "safetensors"), help="file format (default: from the suffix)")
+    compile_.set_defaults(run=cmd_compile)
+
+    export = sub.add_parser("export", help="export a model to ONNX, emitted from the IR (no tracing)",
+                            description="Emit MODEL as an ONNX graph straight from the IR: symbolic input sizes "
+                            "stay dynamic (named dims), weights come from --weights or the PyTorch backend's "
+                            "seeded initialisation. The file is written atomically.")
+    _model_arguments(export)
+    export.add_argument("-o", "--output", required=True, help="where to write the model (.onnx)")
+    export.add_argument("--weights", metavar="W", help="a state dict to export (.pt or .safetensors)")
+    export.add_argument("--opset", type=int, default=None, help="ONNX opset (default 18)")
+    export.add_argument("--functions", action="store_true", help="emit each block as an ONNX local function")
+    export.add_argument("--no-fold", action="store_true",
+                        help="keep each BatchNorm as its own node (by default one after a convolution is folded into it)")
+    export.add_argument("--seed", type=int, default=None, help="seed for the initialisation when no --weights")
+    export.set_defaults(run=cmd_export)
+
+    summary = sub.add_parser("summary", help="per-layer output shapes, parameters and MACs (analytic)",
+                             description="A table of every layer and block call: output shape, parameters "
+                             "and MACs, computed from the IR (no weights, no forward pass).")
+    _model_arguments(summary)
+    summary.add_argument("--depth", type=int, default=None, help="show blocks down to this depth (0 = top level)")
+    summary.add_argument("--json", action="store_true", help='print {"params": …, "macs": …, "layers": […]}')
+    summary.set_defaults(run=cmd_summary)
+
+    render = sub.add_parser("render", help="draw a model or space as a diagram (svg, png, pdf or dot)",
+                            description="Draw MODEL: blocks as nested clusters, edges labelled with symbolic "
+                            "shapes, skip connections dashed, search decisions as choice nodes. .dot needs "
+                            "nothing else; .svg/.png/.pdf need Graphviz's `dot` (without it the .dot is written "
+                            "and the exit code is 1).")
+    _model_arguments(render)
+    render.add_argument("-o", "--output", metavar="OUT", help="out.svg, out.png, out.pdf or out.dot (default: DOT on stdout)")
+    render.add_argument("--format", choices=("svg", "png", "pdf", "dot"), help="file format (default: from the suffix)")
+    render.add_argument("--depth", type=int, default=None, help="draw blocks open down to this depth (0 = top level only)")
+    render.add_argument("--expand", action="store_true", help="draw each repetition of a repeated block (default: once, ×N)")
+    render.add_argument("--direction", choices=("TB", "LR"), default="TB", help="top to bottom (default) or left to right")
+    render.set_defaults(run=cmd_render)
+    _space_parsers(sub)
+    _search_parsers(sub)
+    return parser
+
+
+def _model_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", metavar="FILE")
+    parser.add_argument("-m", "--model", required=True, help="the model to use")
+    parser.add_argument("--param", action="append", metavar="K=V", help="set a parameter (a constant expression)")
+    parser.add_argument("--input", action="append", metavar="X=SHAPE", help="give an input a shape, e.g. x=1x3x224x224")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    try:
+        return args.run(args)
+    except ArchError as error:
+        print(render_error(error, _color(sys.stderr)), file=sys.stderr)
+        return 1
+    except UsageError as error:
+        print(f"archlang: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""The builtin functions of the language that act on the body being elaborated.
+
+Each takes ``(body, args, kwargs, expr)``: ``sum`` over tensors adds ``add`` nodes,
+``Sequential`` builds a sequence layer, ``choose`` makes a subset decision; the constant
+functions of ``archlang.elaborate.builtins`` (``range``, ``len``, ``min`` …) are wrapped
+here so that their errors are located at the call.  A builtin that is also a tensor op
+(``abs``, ``sum``) dispatches on its first argument.  Must not import a backend.
+"""
+
+from __future__ import annotations
+
+from archlang import ops
+from archlang.elaborate.builtins import CONSTANT_BUILTINS, OpLimit, b_sum_numbers, describe
+from archlang.elaborate.choices import choose_builtin
+from archlang.elaborate.values import Builtin, Layer, SeqLayer, SymbolicList, TensorVal
+from archlang.errors import ArchTypeError, LimitError, OpError
+from archlang.errors.limits import LIMITS
+from archlang.syntax import ast
+
+
+def sum_builtin(body, args, kwargs, expr):
+    if kwargs or len(args) != 1 or not isinstance(args[0], (list, tuple)):
+        raise ArchTypeError("sum() takes one list", expr.span)
+    items = list(args[0])
+    if items and all(isinstance(i, TensorVal) for i in items):
+        total = items[0]
+        for item in items[1:]:
+            total = body.emit_op("add", [total, item], {}, expr.span)
+        return total
+    try:
+        return b_sum_numbers(items)
+    except OpError as error:
+        raise ArchTypeError(error.message, expr.span) from None
+
+
+def constant_builtin(fn):
+    def call(body, args, kwargs, expr):
+        name = expr.func.id if isinstance(expr.func, ast.Name) else "builtin"
+        try:
+            result = fn(*args, **kwargs)
+        except OpError as error:
+            kind = LimitError if isinstance(error, OpLimit) else ArchTypeError
+            raise kind(error.message, expr.span) from None
+        except (TypeError, ValueError, OverflowError) as error:  # wrong arity, a value Python refuses
+            raise ArchTypeError(f"{name}: {error}", expr.span) from None
+        if type(result) is int and result.bit_length() > LIMITS.max_int_bits:  # int(1e300), round(...)
+            raise LimitError(f"{name}() gives an integer beyond the {LIMITS.max_int_bits}-bit limit", expr.span)
+        return result
+
+    return call
+
+
+def sequential_builtin(body, args, kwargs, expr):
+    prefix = kwargs.pop("prefix", "")
+    if kwargs:
+        raise ArchTypeError(f"Sequential has no argument '{next(iter(kwargs))}' (it takes layers and prefix=)", expr.span)
+    if not isinstance(prefix, str):
+        raise ArchTypeError("Sequential's prefix must be a string", expr.span)
+    count = None
+    if len(args) == 1 and isinstance(args[0], (list, tuple, SymbolicList)):
+        items = args[0]
+        if isinstance(items, SymbolicList):
+            items, count = items.items, items.count
+    else:
+        items = args
+    for item, arg in zip(items, expr.args if len(expr.args) == len(items) else [expr] * len(items)):
+        if not isinstance(item, Layer):
+            raise ArchTypeError(f"Sequential takes layers, got {describe(item)}", arg.span)
+    return SeqLayer(tuple(items), prefix, expr.span, count)
+
+
+def special_builtins() -> dict[str, Builtin]:
+    """The builtin functions by name (``choice`` is handled by the body itself: its options
+    are evaluated lazily, one per option)."""
+    table = {name: Builtin(name, constant_builtin(fn)) for name, fn in CONSTANT_BUILTINS.items()}
+    table["sum"] = Builtin("sum", sum_builtin)
+    table["Sequential"] = Builtin("Sequential", sequential_builtin)
+    table["choice"] = Builtin("choice", None)
+    table["choose"] = Builtin("choose", choose_builtin)
+    for name, builtin in table.items():  # `sum`, `abs`: also tensor functions
+        spec = ops.get(name)
+        if spec is not None and spec.kind == "function":
+            table[name] = Builtin(name, _or_tensor_op(spec, builtin.fn))
+    return table
+
+
+def _or_tensor_op(spec, constant_fn):
+    """A builtin that is also an op: ``abs(x)`` / ``sum(x, dim=1)`` on a tensor is the op."""
+    def call(body, args, kwargs, expr):
+        if args and isinstance(args[0], TensorVal):
+            return body.call_op(spec, args, kwargs, expr)
+        return constant_fn(body, args, kwargs, expr)
+
+    return call

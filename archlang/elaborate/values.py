@@ -1,0 +1,118 @@
+"""Values a spec computes while it is elaborated (never stored in the IR).
+
+Constants are plain Python values (int, float, bool, str, None, list, tuple) or symbolic
+``dims.Expr``.  Everything else is one of the small classes below: tensors flowing through
+a graph, unapplied layers (the things that become members), references to ops and blocks,
+and search choices.  Must not import the parser, the elaborator or any backend.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from archlang.errors import Span
+from archlang.ir.types import TensorType
+from archlang.resolve.units import BlockRef, ImportedModule  # noqa: F401  (values too: re-exported for the elaborator)
+
+
+@dataclass(frozen=True)
+class TensorVal:
+    """A tensor value in the graph being built: the name of the node that made it."""
+
+    ref: str
+    type: TensorType
+
+
+@dataclass(frozen=True)
+class OpRef:
+    """A primitive op named in the spec but not yet called (``Conv2d``, ``relu``)."""
+
+    spec: Any  # archlang.ops.OpSpec
+
+
+@dataclass(frozen=True)
+class Builtin:
+    """A builtin function of the language (range, len, choice, Sequential …)."""
+
+    name: str
+    fn: Any
+
+
+class Layer:
+    """An unapplied module: becomes a member when bound to a name or applied."""
+
+    span: Span
+
+
+@dataclass(frozen=True, eq=False)
+class OpLayer(Layer):
+    spec: Any
+    attrs: dict[str, Any]
+    span: Span
+
+
+@dataclass(frozen=True, eq=False)
+class BlockLayer(Layer):
+    ref: BlockRef
+    args: dict[str, Any]
+    span: Span
+
+
+@dataclass(frozen=True, eq=False)
+class SeqLayer(Layer):
+    items: tuple[Layer, ...]
+    prefix: str
+    span: Span
+    count: Any = None  # a Dim over a choice when the length is searched
+
+
+@dataclass(frozen=True, eq=False)
+class ChoiceLayer(Layer):
+    label: str
+    options: tuple[Layer, ...]
+    span: Span
+    lifted: bool = False  # made from a value choice (``Dropout(p=choice(…))``), not written
+
+
+@dataclass(frozen=True, eq=False)
+class FixedChoice(Layer):
+    """Option ``index`` of a layer choice that an assignment fixed.  It is the option itself,
+    but the decisions inside it keep the labels they have in the space (``op.1.k``)."""
+
+    layer: Layer
+    index: int
+    span: Span
+
+
+@dataclass(eq=False)
+class MemberRef(Layer):
+    """A layer already declared as a member of the block being elaborated (or a child of one)."""
+
+    path: str
+    layer: Layer
+    span: Span
+
+
+@dataclass(frozen=True)
+class ChoiceValue:
+    """A free choice among non-integer values (floats, strings, bools, lists)."""
+
+    label: str
+    options: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class SymbolicList:
+    """A list whose length is a search decision: ``[f(i) for i in range(choice(2, 3, 4))]``."""
+
+    items: tuple[Any, ...]  # built for the largest length
+    count: Any  # Dim over the length choice
+
+
+@dataclass(frozen=True)
+class Poison:
+    """The value of a name whose definition failed; using it reports nothing more."""
+
+
+POISON = Poison()

@@ -1,0 +1,24 @@
+"""Rich display hooks for notebooks: core objects ask here for a rendering that a higher
+layer registered, so the core never imports a backend.
+
+``archlang.api`` registers the renderers (diagrams need the Graphviz backend); a core class
+implements ``_repr_svg_`` (or ``_repr_html_``) as ``display.show(kind, self)``, which gives
+None — Jupyter then falls back to the text repr — when no renderer is registered or it
+cannot draw (no Graphviz ``dot``, say).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+_RENDERERS: dict[str, Callable[[Any], str | None]] = {}
+
+
+def register(kind: str, renderer: Callable[[Any], str | None]) -> None:
+    """Use ``renderer(obj)`` for objects of display kind ``kind`` (e.g. ``"program.svg"``)."""
+    _RENDERERS[kind] = renderer
+
+
+def show(kind: str, obj) -> str | None:
+    renderer = _RENDERERS.get(kind)
+    return renderer(obj) if renderer is not None else None

@@ -1,0 +1,64 @@
+"""Parameters of an IR graph, read off its members: counts (exact symbolic expressions over
+search decisions and sizes) and state-dict entries in PyTorch's order.
+
+Parameters are counted per member (a layer applied twice has its weights once; a tied
+parameter counts once); a choice counts the option taken (``dims.select`` over its
+options).  Buffers are not parameters.
+"""
+
+from __future__ import annotations
+
+from archlang.ir import dims
+from archlang.ir.graph import Graph, Member
+
+
+def count_params(graph: Graph):
+    """Parameters of a block instance: every member once, tied parameters once."""
+    total = sum((member_params(m) for _, m in graph.members), 0)
+    for tie in graph.ties:
+        spec = _param_at(graph, tie.target)
+        if spec is not None:
+            total = total - spec.numel()
+    return dims.simplify(total)
+
+
+def state_dict_entries(graph: Graph, prefix: str = "") -> list[tuple[str, object]]:
+    """``[(key, ParamSpec)]`` as PyTorch orders a state dict: a module's own parameters (bare
+    ``Parameter`` members) first, then each child in declaration order."""
+    bare = [(name, m) for name, m in graph.members if _is_bare_parameter(m)]
+    entries = [(prefix + name, m.params[0]) for name, m in bare]
+    for name, member in graph.members:
+        if not _is_bare_parameter(member):
+            entries += _member_entries(member, prefix + name)
+    return entries
+
+
+def _member_entries(member: Member, path: str) -> list:
+    if member.kind == "layer":
+        return [(f"{path}.{p.name}" if p.name else path, p) for p in member.params]
+    if member.kind == "block":
+        return state_dict_entries(member.graph, path + ".")
+    return [e for name, child in member.members for e in _member_entries(child, f"{path}.{name}")]
+
+
+def _is_bare_parameter(member: Member) -> bool:
+    return member.kind == "layer" and len(member.params) == 1 and member.params[0].name == ""
+
+
+def member_params(member: Member):
+    if member.kind == "layer":
+        return sum((p.numel() for p in member.params if not p.buffer), 0)
+    if member.kind == "block":
+        return count_params(member.graph)
+    if member.kind == "sequential":
+        return sum((member_params(m) for _, m in member.members), 0)
+    options = [member_params(m) for _, m in member.members]  # a choice: per option
+    return dims.select(member.label + "#", options) if options else 0
+
+
+def _param_at(graph: Graph, path: str):
+    owner_path, _, leaf = path.rpartition(".")
+    member = graph.find_member(owner_path) if owner_path else None
+    if member is None or member.kind != "layer":
+        return None
+    return next((p for p in member.params if p.name == leaf), None)

@@ -1,0 +1,112 @@
+"""Live progress of a search: evaluations out of the budget, failures, best so far and ETA.
+
+``Progress(budget, …)`` draws a rich progress bar on a terminal and prints a plain line every
+tenth of the budget elsewhere (CI logs); ``quiet=True`` prints nothing.  The engine calls
+``update(history)`` after each trial (or, with several workers, as the storage changes).
+Never imports torch.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+
+class Progress:
+    """A progress display; use as a context manager around ``archlang.search``."""
+
+    def __init__(self, budget: int, *, label: str = "search", objectives=(), directions=(), quiet: bool = False,
+                 stream=None) -> None:
+        self.budget = budget
+        self.label = label
+        self.objectives = list(objectives)
+        self.quiet = quiet
+        self.stream = stream or sys.stderr
+        self.rich = None
+        self.task = None
+        self.start_count: int | None = None
+        self.start_time = time.monotonic()
+        self.next_line = 0
+
+    def __enter__(self) -> "Progress":
+        if not self.quiet and _is_terminal(self.stream):
+            self.rich = _rich_progress(self.stream)
+            if self.rich is not None:
+                self.rich.start()
+                self.task = self.rich.add_task(self.label, total=self.budget, best="–", failed=0)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.rich is not None:
+            self.rich.stop()
+
+    def update(self, history) -> None:
+        if self.quiet:
+            return
+        done = sum(1 for r in history.records.values() if r.evaluated)
+        failed = sum(1 for r in history.records.values() if r.evaluated and r.state == "FAIL")
+        best = history.best()
+        text = format_values(best.values, self.objectives) if best is not None else "–"
+        if self.start_count is None:
+            self.start_count, self.start_time = done, time.monotonic()
+        if self.rich is not None:
+            self.rich.update(self.task, completed=min(done, self.budget), best=text, failed=failed)
+        elif done >= self.next_line or done >= self.budget:
+            self._line(done, failed, text)
+
+    def _line(self, done: int, failed: int, best: str) -> None:
+        self.next_line = done + max(1, self.budget // 10)
+        print(f"{self.label}: {done}/{self.budget} evaluated, {failed} failed, best {best}, "
+              f"ETA {self.eta(done)}", file=self.stream, flush=True)
+
+    def eta(self, done: int) -> str:
+        """Remaining time at the rate of this run (a resumed run's earlier trials excluded)."""
+        fresh = done - (self.start_count or 0)
+        if fresh <= 0 or done >= self.budget:
+            return "–" if done < self.budget else "0s"
+        seconds = (time.monotonic() - self.start_time) / fresh * (self.budget - done)
+        return format_seconds(seconds)
+
+
+def format_values(values, names=()) -> str:
+    names = list(names) if len(names) == len(values) else [""] * len(values)
+    return ", ".join(f"{n}={_num(v)}" if n else _num(v) for n, v in zip(names, values))
+
+
+def _num(value: float) -> str:
+    if float(value).is_integer() and 10 <= abs(value) < 1e15:
+        return f"{int(value):,}"
+    return f"{value:.4f}" if abs(value) < 10 else f"{value:.4g}"
+
+
+def format_seconds(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def _is_terminal(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _rich_progress(stream):
+    try:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+        from rich.progress import Progress as RichProgress
+    except ImportError:
+        return None
+    return RichProgress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("failed {task.fields[failed]}"), TextColumn("best [cyan]{task.fields[best]}"),
+        TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+        console=Console(file=stream), transient=False,
+    )

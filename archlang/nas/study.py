@@ -1,0 +1,415 @@
+"""A search's record in an Optuna storage: opening a storage, reading trials back as
+``Record``s, the ``History`` a worker keeps in sync with the storage, Pareto dominance, and
+``Study``, what ``archlang.search`` returns.
+
+Every trial stores its assignment (JSON) and canonical hash as user attributes; its values,
+state and timing are Optuna's own columns.  Trial user attributes written by the engine:
+
+    assignment    the Assignment as JSON            hash       canonical hash of the architecture
+    worker        {"host", "pid", "start", "since"} heartbeat  time.time() of the last heartbeat
+                  (process start tick, trial creation time)
+    seconds       the objective's run time          reason     why a trial FAILed
+    skipped       why a trial is bookkeeping, not an evaluation: "duplicate" (with
+                  ``duplicate_of``: the trial number it repeats), "infeasible" (a sampler's
+                  proposal that breaks a constraint of the spec: ``reason`` says which),
+                  "over budget", "stale" (its worker died while it ran) or "interrupted" (Ctrl-C).
+
+An *evaluation* is a COMPLETE or FAIL trial without ``skipped``: the budget counts
+evaluations.  Must not import torch or a backend.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import optuna
+from optuna.trial import TrialState
+
+from archlang.nas.assignment import Assignment
+from archlang.nas.rdb import BatchedRDBStorage
+
+FINISHED = (TrialState.COMPLETE, TrialState.FAIL)
+MEMORY = ("memory", ":memory:")
+
+
+class SearchError(Exception):
+    """A search that cannot run as asked (a study of another space, bad directions …)."""
+
+
+# ---- storages ------------------------------------------------------------------------------
+
+
+def storage_url(storage, out_dir=None) -> str | None:
+    """The storage URL: given, a path to a SQLite file, or ``OUT_DIR/study.db``; None = memory."""
+    if storage is None:
+        return None if out_dir is None else sqlite_url(Path(out_dir) / "study.db")
+    text = str(storage)
+    if text in MEMORY or "://" in text:
+        return text
+    return sqlite_url(Path(text))
+
+
+def sqlite_url(path: Path) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path.resolve()}"
+
+
+def open_storage(url: str | None):
+    """An Optuna storage: in memory, SQLite (WAL journal, waits on locks) or any RDB URL (with
+    batched writes: archlang.nas.rdb)."""
+    if url is None or url in MEMORY:
+        return optuna.storages.InMemoryStorage()
+    if url.startswith("sqlite:///"):
+        _use_wal(url[len("sqlite:///"):])
+        storage = BatchedRDBStorage(url, engine_kwargs={"connect_args": {"timeout": 120}})
+        _sync_normally(storage.engine)
+        return storage
+    return BatchedRDBStorage(url, engine_kwargs={"pool_pre_ping": True})
+
+
+def _use_wal(path: str) -> None:
+    """Write-ahead logging lets readers and one writer of several processes share the file."""
+    connection = sqlite3.connect(path, timeout=120)
+    try:
+        connection.execute("PRAGMA journal_mode=WAL")
+    finally:
+        connection.close()
+
+
+def _sync_normally(engine) -> None:
+    """``synchronous=NORMAL``: with WAL, a commit survives a killed process (not a power cut)
+    and costs a third of a FULL one."""
+    from sqlalchemy import event
+
+    def on_connect(connection, record) -> None:
+        connection.execute("PRAGMA synchronous=NORMAL")
+
+    event.listen(engine, "connect", on_connect)
+    engine.dispose()
+
+
+def is_shared(url: str | None) -> bool:
+    """Whether other processes can reach the storage (not an in-memory one)."""
+    return url is not None and url not in MEMORY
+
+
+# ---- records -------------------------------------------------------------------------------
+
+
+@dataclass
+class Record:
+    """One trial as the engine sees it."""
+
+    number: int
+    state: str  # COMPLETE, FAIL, RUNNING, WAITING, PRUNED
+    values: tuple | None
+    attrs: dict
+    started: object = None  # datetime
+    finished: object = None
+    trial_id: int = -1
+
+    @property
+    def hash(self) -> str | None:
+        return self.attrs.get("hash")
+
+    @property
+    def skipped(self) -> str | None:
+        return self.attrs.get("skipped")
+
+    @property
+    def reason(self) -> str | None:
+        return self.attrs.get("reason")
+
+    @property
+    def evaluated(self) -> bool:
+        return self.state in ("COMPLETE", "FAIL") and not self.skipped
+
+    @property
+    def ok(self) -> bool:
+        return self.evaluated and self.state == "COMPLETE" and self.values is not None
+
+    def assignment(self) -> Assignment | None:
+        data = self.attrs.get("assignment")
+        return Assignment.from_json(data) if data else None
+
+    def to_json(self) -> dict:
+        data = {"number": self.number, "state": self.state,
+                "values": list(self.values) if self.values is not None else None}
+        for key in ("assignment", "hash", "seconds", "reason", "skipped", "duplicate_of", "worker"):
+            if key in self.attrs:
+                data[key] = self.attrs[key]
+        data["started"] = self.started.isoformat() if self.started else None
+        data["finished"] = self.finished.isoformat() if self.finished else None
+        return data
+
+
+def record_of(trial) -> Record:
+    values = tuple(trial.values) if trial.values is not None else None
+    return Record(trial.number, trial.state.name, values, dict(trial.user_attrs),
+                  trial.datetime_start, trial.datetime_complete, trial._trial_id)
+
+
+# ---- dominance -----------------------------------------------------------------------------
+
+
+def signs(directions) -> tuple[int, ...]:
+    """+1 for a value to maximise, -1 for one to minimise."""
+    return tuple(1 if str(getattr(d, "name", d)).lower().endswith("maximize") else -1 for d in directions)
+
+
+def dominates(a: tuple, b: tuple, sign: tuple) -> bool:
+    """Whether values ``a`` are at least as good as ``b`` everywhere and better somewhere."""
+    better = False
+    for x, y, s in zip(a, b, sign):
+        if s * x < s * y:
+            return False
+        better = better or s * x > s * y
+    return better
+
+
+def pareto(records: list[Record], sign: tuple) -> list[Record]:
+    """The records no other record dominates (first of equal values kept), in order."""
+    front: list[Record] = []
+    for r in records:
+        if any(dominates(o.values, r.values, sign) or o.values == r.values for o in front):
+            continue
+        front = [o for o in front if not dominates(r.values, o.values, sign)] + [r]
+    return sorted(front, key=lambda r: r.number)
+
+
+def better(a: Record, b: Record | None, sign: tuple) -> bool:
+    """Single objective: a strictly better value; several: ``a`` dominates ``b``."""
+    if b is None:
+        return True
+    if len(sign) == 1:
+        return sign[0] * a.values[0] > sign[0] * b.values[0]
+    return dominates(a.values, b.values, sign)
+
+
+def best_of(records: list[Record], sign: tuple, rng=None) -> Record | None:
+    """The best record (single objective), or one of the non-dominated ones (several)."""
+    if not records:
+        return None
+    if len(sign) == 1:
+        return max(records, key=lambda r: (sign[0] * r.values[0], -r.number))
+    front = pareto(records, sign)
+    return rng.choice(front) if rng is not None else front[0]
+
+
+# ---- history -------------------------------------------------------------------------------
+
+
+class History:
+    """A worker's view of a study, synced incrementally from the storage.
+
+    Derived views (ordered, known, complete …) are cached until the records change: a sync
+    that brings news, or ``touch()`` after the worker updates a record itself."""
+
+    def __init__(self, study: optuna.Study) -> None:
+        self.study = study
+        self.sign = signs(study.directions)
+        self.records: dict[int, Record] = {}
+        self._cache: dict = {}
+
+    def sync(self) -> "History":
+        for trial in self.study.get_trials(deepcopy=False):
+            old = self.records.get(trial.number)
+            if old is None or old.state != trial.state.name or old.state not in ("COMPLETE", "FAIL"):
+                self.records[trial.number] = record_of(trial)
+                self._cache.clear()
+        return self
+
+    def touch(self) -> None:
+        self._cache.clear()
+
+    def _cached(self, key: str, compute):
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
+
+    def ordered(self) -> list[Record]:
+        return self._cached("ordered", lambda: [self.records[n] for n in sorted(self.records)])
+
+    def evaluated(self) -> list[Record]:
+        return self._cached("evaluated", lambda: [r for r in self.ordered() if r.evaluated])
+
+    def complete(self) -> list[Record]:
+        return self._cached("complete", lambda: [r for r in self.ordered() if r.ok])
+
+    def running(self) -> list[Record]:
+        return [r for r in self.ordered() if r.state == "RUNNING"]
+
+    def claimed(self, below: int | None = None) -> int:
+        """Evaluations plus running trials (all, or those numbered below ``below``)."""
+        return sum(1 for r in self.records.values()
+                   if (r.evaluated or (r.state == "RUNNING" and not r.skipped))
+                   and (below is None or r.number < below))
+
+    def known(self) -> dict[str, Record]:
+        """Canonical hash -> the first evaluated or running trial of that architecture."""
+        return self._cached("known", self._known)
+
+    def _known(self) -> dict[str, Record]:
+        found: dict[str, Record] = {}
+        for r in self.ordered():
+            if r.hash and (r.evaluated or r.state == "RUNNING") and not r.skipped:
+                found.setdefault(r.hash, r)
+        return found
+
+    def requeued(self) -> list[Record]:
+        """Trials interrupted before their result (stale, Ctrl-C) whose architecture is not yet known."""
+        return self._cached("requeued", self._requeued)
+
+    def _requeued(self) -> list[Record]:
+        known = self.known()
+        seen: set[str] = set()
+        found = []
+        for r in self.ordered():
+            if r.skipped in ("stale", "interrupted") and r.hash not in known and r.hash not in seen:
+                seen.add(r.hash)
+                found.append(r)
+        return found
+
+    def best(self) -> Record | None:
+        return self._cached("best", lambda: best_of(self.complete(), self.sign))
+
+
+# ---- the result of a search ----------------------------------------------------------------
+
+
+@dataclass
+class Study:
+    """A search's stored study: its records, best architecture(s) and counts."""
+
+    study: optuna.Study
+    url: str | None = None
+    records: list[Record] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, name: str, url: str | None, storage=None) -> "Study":
+        storage = storage if storage is not None else open_storage(url)
+        try:
+            study = optuna.load_study(study_name=name, storage=storage)
+        except KeyError:
+            names = ", ".join(s.study_name for s in optuna.get_all_study_summaries(storage)) or "none"
+            raise SearchError(f"no study '{name}' in {_redact(url)} (studies: {names})") from None
+        return cls(study, url).refresh()
+
+    def refresh(self) -> "Study":
+        self.records = History(self.study).sync().ordered()
+        return self
+
+    @property
+    def name(self) -> str:
+        return self.study.study_name
+
+    @property
+    def directions(self) -> tuple[str, ...]:
+        return tuple(d.name.lower() for d in self.study.directions)
+
+    @property
+    def sign(self) -> tuple[int, ...]:
+        return signs(self.study.directions)
+
+    @property
+    def info(self) -> dict:
+        return dict(self.study.user_attrs)
+
+    @property
+    def objectives(self) -> list[str]:
+        names = self.info.get("objectives") or []
+        return list(names) if len(names) == len(self.directions) else [f"value{i}" for i in range(len(self.directions))]
+
+    def evaluated(self) -> list[Record]:
+        return [r for r in self.records if r.evaluated]
+
+    def complete(self) -> list[Record]:
+        return [r for r in self.records if r.ok]
+
+    def failed(self) -> list[Record]:
+        return [r for r in self.records if r.evaluated and r.state == "FAIL"]
+
+    def skipped(self, why: str | None = None) -> list[Record]:
+        return [r for r in self.records if r.skipped and (why is None or r.skipped == why)]
+
+    def best(self) -> Record | None:
+        """The best complete evaluation (single objective; several: the first Pareto one)."""
+        return best_of(self.complete(), self.sign)
+
+    def pareto(self) -> list[Record]:
+        return pareto(self.complete(), self.sign)
+
+    def best_records(self) -> list[Record]:
+        """What a search reports: the best one, or the Pareto set for several objectives."""
+        if len(self.sign) == 1:
+            best = self.best()
+            return [best] if best else []
+        return self.pareto()
+
+    def duplicates_avoided(self) -> int:
+        """Proposals of an architecture already evaluated that were not evaluated again."""
+        avoided = sum(v for k, v in self.info.items() if k.startswith("avoided:") and isinstance(v, int))
+        return avoided + len(self.skipped("duplicate"))
+
+    def counts(self) -> dict:
+        return {"evaluations": len(self.evaluated()), "complete": len(self.complete()),
+                "failed": len(self.failed()), "running": sum(1 for r in self.records if r.state == "RUNNING"),
+                "stale": len(self.skipped("stale")) + len(self.skipped("interrupted")),
+                "duplicates_avoided": self.duplicates_avoided(), "infeasible": len(self.skipped("infeasible"))}
+
+    def to_json(self) -> dict:
+        return {"study": self.name, "storage": _redact(self.url), "directions": list(self.directions),
+                "objectives": self.objectives, "space": self.info.get("space"), "counts": self.counts(),
+                "best": [r.number for r in self.best_records()],
+                "trials": [r.to_json() for r in self.records]}
+
+
+def _redact(url: str | None) -> str | None:
+    """A URL without its password."""
+    if not url or "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    credentials, host = rest.rsplit("@", 1)
+    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
+
+
+# ---- worker identity -------------------------------------------------------------------------
+
+
+def worker_identity() -> dict:
+    """Who runs a trial: enough to tell later whether that process is still alive."""
+    return {"host": socket.gethostname(), "pid": os.getpid(), "start": _process_start(os.getpid())}
+
+
+def _process_start(pid: int) -> str | None:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def worker_alive(worker: dict | None) -> bool | None:
+    """True/False for a worker of this host; None when it cannot be told (another host)."""
+    if not isinstance(worker, dict) or worker.get("host") != socket.gethostname():
+        return None
+    pid = worker.get("pid")
+    if not isinstance(pid, int):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    start = worker.get("start")
+    return start is None or _process_start(pid) == start
+
+
+def finite(values) -> bool:
+    return all(isinstance(v, (int, float)) and math.isfinite(v) for v in values)

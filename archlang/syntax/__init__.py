@@ -1,0 +1,10 @@
+"""Stage 1, text → AST: the Lark grammar (``grammar/archlang.lark``), the post-lexer, the
+transformer that builds the AST with a span on every node (``parser``), the AST classes
+(``ast``), syntax-error messages (``messages``) and the formatter (``fmt``).
+
+Imports only ``archlang.errors``; nothing here knows about names, types or the IR.
+"""
+
+from archlang.syntax.parser import parse
+
+__all__ = ["parse"]
