@@ -57,3 +57,13 @@ gallery: setup
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+# editors/vscode/archlang-<version>.vsix: the VS Code extension.  The TextMate grammar is
+# copied in from editors/textmate/ (vsce packs only the extension's folder), and vsce bundles
+# the production node_modules (vscode-languageclient).  Needs node >= 20 and npm.
+.PHONY: vsix
+vsix:
+	cd editors/vscode && npm ci --no-audit --no-fund
+	mkdir -p editors/vscode/syntaxes
+	cp editors/textmate/arch.tmLanguage.json editors/vscode/syntaxes/arch.tmLanguage.json
+	cd editors/vscode && npx --no-install vsce package --allow-missing-repository
