@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 from _search import DIGITS, NB201, OPTIMUM, ROOT, edge_score
+from _timing import cpu_budget
 
 import archlang
 from archlang.nas.engine import canonical_hash, search
@@ -131,9 +132,8 @@ picky.takes = "assignment"
 
 
 def test_failed_trials_are_recorded_with_their_reason_and_the_search_goes_on(nb201):
-    start = time.perf_counter()
-    study = search(nb201, picky, strategy="random", budget=20, seed=0, timeout=0.2)
-    assert time.perf_counter() - start < 15
+    with cpu_budget(15, "20 trials of which some fail"):
+        study = search(nb201, picky, strategy="random", budget=20, seed=0, timeout=0.2)
     assert len(study.evaluated()) == 20
     reasons = {r.attrs["assignment"]["choices"]["1<-0"]: r.reason for r in study.failed()}
     assert "no edge out of the input" in reasons[0]
@@ -230,7 +230,7 @@ def test_resume_after_sigkill_loses_and_duplicates_nothing(tmp_path, strategy):
     env = dict(os.environ, PYTHONPATH=str(tmp_path))
     process = subprocess.Popen([sys.executable, str(script), str(db), strategy, "30", "1"], cwd=tmp_path,
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.time() + 60
+    deadline = time.time() + 600  # a wait for the other process, not a speed bound
     while _finished(db) < 8 and time.time() < deadline and process.poll() is None:
         time.sleep(0.05)
     time.sleep(0.07)  # most likely in the middle of a trial

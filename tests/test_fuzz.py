@@ -34,7 +34,7 @@ SEED = 20_241_125
 # mutations in the default run (the acceptance asks for at least 300); ARCHLANG_FUZZ=5000 for a long hunt
 TOTAL = int(os.environ.get("ARCHLANG_FUZZ", "320"))
 SEED = int(os.environ.get("ARCHLANG_FUZZ_SEED", SEED))
-TIME_LIMIT = 2.0  # seconds per check
+CPU_LIMIT = 10.0  # CPU seconds per check: the slowest spec checks in about 1 s
 HAS_CLI = importlib.util.find_spec("archlang.cli") is not None
 
 SPEC_FILES = sorted(SPECS.rglob("*.arch"))
@@ -135,19 +135,19 @@ def _check(path: Path, monkeypatch, capsys) -> tuple[int, list[ArchError], str, 
             return original(error, *args, **kwargs)
 
         monkeypatch.setattr(cli, "render_error", capture)
-        start = time.perf_counter()
+        start = time.process_time()
         code = cli.main(["check", str(path)])
-        elapsed = time.perf_counter() - start
+        elapsed = time.process_time() - start
         _, stderr = capsys.readouterr()
         return code, errors, stderr, elapsed
-    start = time.perf_counter()
+    start = time.process_time()
     try:
         archlang.load(path).check()
         code = 0
     except ArchError as error:
         errors.append(error)
         code = 1
-    return code, errors, "", time.perf_counter() - start
+    return code, errors, "", time.process_time() - start
 
 
 _ERROR_HEAD = re.compile(r"^(.+?):(\d+):(\d+): error: ", re.M)
@@ -174,7 +174,7 @@ def test_mutated_spec(rel: Path, k: int, text: str, spec_copy: Path, monkeypatch
     path.write_text(text, encoding="utf-8")
     code, errors, stderr, elapsed = _check(path, monkeypatch, capsys)
     assert "Traceback" not in stderr
-    assert elapsed < TIME_LIMIT, f"checking took {elapsed:.2f} s"
+    assert elapsed < CPU_LIMIT, f"checking took {elapsed:.2f} s of CPU"
     assert code in (0, 1), f"exit code {code}: {stderr}"
     if code == 1:
         for error in errors:  # the ArchErrors the CLI rendered (empty if it renders another way)

@@ -8,14 +8,14 @@ a few tests shrink them (the ``_default_limits`` fixture in conftest restores th
 
 from __future__ import annotations
 
-import time
-
 import pytest
+from _timing import cpu_budget
 
 from archlang.errors import ArchError, ArchNameError, LimitError
 from archlang.errors.limits import LIMITS
 
-TIME_LIMIT = 2.0
+# CPU seconds: a limit trips in well under 0.5 s of work on the project's machine (5×+ margin)
+CPU_LIMIT = 2.5
 
 
 def model(body: str) -> str:
@@ -23,14 +23,12 @@ def model(body: str) -> str:
 
 
 def raises_within(arch, text: str, kind=LimitError, files=None) -> tuple[ArchError, float]:
-    start = time.perf_counter()
-    with pytest.raises(ArchError) as info:
+    with cpu_budget(CPU_LIMIT, "reaching the limit") as spent, pytest.raises(ArchError) as info:
         arch.load(text, files)
-    elapsed = time.perf_counter() - start
+    elapsed = spent.seconds
     error = info.value
     leaves = list(getattr(error, "errors", [error]))
     assert any(isinstance(e, kind) for e in leaves), f"{type(error).__name__} instead of {kind.__name__}: {error}"
-    assert elapsed < TIME_LIMIT, f"took {elapsed:.2f} s"
     return error, elapsed
 
 
@@ -148,8 +146,8 @@ def test_max_call_depth_is_configurable(arch, monkeypatch):
 def test_max_loop_steps_is_configurable(arch, monkeypatch):
     monkeypatch.setattr(LIMITS, "max_loop_steps", 100)
     text = model("    n = 0\n    for i in range(1000) {\n        n = n + i\n    }")
-    error, elapsed = raises_within(arch, text)
-    assert located(error)[:2] == (5, 9) and elapsed < 0.5
+    error, _ = raises_within(arch, text)
+    assert located(error)[:2] == (5, 9)
 
 
 def test_max_repeat_is_configurable(arch, monkeypatch):
@@ -179,9 +177,8 @@ def test_limits_inside_a_searched_space(arch):
         "    blocks = Sequential([choice(ReLU(), Tanh()) for i in range(choice(1, 1000, label=\"n\"))])\n"
         "    return blocks(x)\n}\n"
     )
-    start = time.perf_counter()
-    (m,) = arch.load(text).check()
-    assert time.perf_counter() - start < TIME_LIMIT
+    with cpu_budget(CPU_LIMIT, "elaborating a space of 2**1000 architectures"):
+        (m,) = arch.load(text).check()
     assert len(m.choices) == 1001
 
 
@@ -211,7 +208,6 @@ def test_realistic_deep_model_is_within_limits(arch):
         "model M() {\n    input x: [B, T, 64]\n"
         "    layers = Sequential([Layer(64) for i in range(200)])\n    return layers(x)\n}\n"
     )
-    start = time.perf_counter()
-    (m,) = arch.load(text).check()
-    assert time.perf_counter() - start < TIME_LIMIT
+    with cpu_budget(CPU_LIMIT, "elaborating 200 layers"):
+        (m,) = arch.load(text).check()
     assert [(n.repeat, n.op) for n in m.graph.nodes if n.kind == "call"] == [(1, "Sequential")]
