@@ -128,6 +128,36 @@ def test_long_calls_break_one_argument_per_line():
     )
 
 
+LAYOUT_CASES = [
+    # (source, formatted): black's layout of brackets
+    ("let t = [[1, 2], [3, 4]]\n", "let t = [[1, 2], [3, 4]]\n"),
+    # the magic trailing comma: one element per line even though it fits, nested too
+    ("let t = [[1, 2], [3, 4],]\n", "let t = [\n    [1, 2],\n    [3, 4],\n]\n"),
+    ("let t = [\n    [1, 2,],\n    [3, 4],\n]\n", "let t = [\n    [\n        1,\n        2,\n    ],\n    [3, 4],\n]\n"),
+    ("let t = f(a, k=1,)\n", "let t = f(\n    a,\n    k=1,\n)\n"),
+    # a one-element tuple's comma is syntax, not magic
+    ("let t = (1,)\n", "let t = (1,)\n"),
+    # too long for one line: the elements on one indented line when they fit there, no comma
+    ("let a = some_function_with_a_long_name(first_argument_value, second_argument_value, third_argument_value)\n",
+     "let a = some_function_with_a_long_name(\n    first_argument_value, second_argument_value, third_argument_value\n)\n"),
+    # a lone element is broken in turn (no trailing comma), a comprehension by clauses
+    ("let a = Sequential([Linear(4 * 4 * 4 * 4 * 4 * 4 * 4 * 4 * 4 * 4 * 4, 4 * 4 * 4 * 4 * 4 * 4 * 4, bias=true)"
+     " for i in range(30)])\n",
+     "let a = Sequential(\n    [\n        Linear(4 * 4 * 4 * 4 * 4 * 4 * 4 * 4 * 4 * 4 * 4, 4 * 4 * 4 * 4 * 4 * 4 * 4, bias=true)\n"
+     "        for i in range(30)\n    ]\n)\n"),
+    # a magic comma inside keeps the outer bracket a right-hand split, as black does
+    ("let a = Sequential([choice(ReLU(), Tanh(),) for i in range(2)])\n",
+     "let a = Sequential(\n    [\n        choice(\n            ReLU(),\n            Tanh(),\n        )\n"
+     "        for i in range(2)\n    ]\n)\n"),
+]
+
+
+@pytest.mark.parametrize("src, expected", LAYOUT_CASES)
+def test_brackets_break_as_black_breaks_them(src: str, expected: str):
+    assert format_source(src) == expected
+    assert_formats_well(src)
+
+
 def test_golden_outputs_fit_in_100_columns():
     for path in GOLDEN_INPUTS:
         out = format_source(path.read_text())

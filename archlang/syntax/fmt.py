@@ -24,11 +24,16 @@ Canonical style
   floats by ``repr`` (``1e-05`` stays exact); strings in double quotes (single quotes when
   the text holds ``"`` and no ``'``) with Python escapes; docstrings ``\"\"\"...\"\"\"`` (kept
   verbatim, newlines included) unless that cannot spell them.
-* Lines are at most 100 columns where brackets allow: a call, list, tuple, tensor shape or
-  parameter list that does not fit is broken one element per line with a trailing comma,
-  indented one level, closing bracket on its own line; brackets are broken from the right
-  until the remaining lines fit, recursively inside the elements.  Subscripts only break to
-  hold comments.
+* Lines are at most 100 columns where brackets allow, as black breaks them: a call, list,
+  tuple, tensor shape or parameter list that does not fit is broken after its opening
+  bracket, its elements on one line indented one level if they fit there (no trailing
+  comma), else its only element broken in turn, else one element per line with a trailing
+  comma; the closing bracket on its own line.  Brackets are broken from the right until the
+  remaining lines fit, recursively inside the elements.  Subscripts only break to hold
+  comments.
+* The magic trailing comma, as in black: a bracket whose last element is followed by a comma
+  in the source (``[a, b,]``) stays one element per line even where it would fit, so tables
+  stay tables.  (The comma of a one-element tuple ``(a,)`` is syntax, not magic.)
 * Comments are never dropped (their trailing whitespace is).  An own-line comment is printed
   before the statement, argument or element that follows it (at its indentation), or at the
   end of its body / bracket / the file when nothing follows there.  An end-of-line comment
@@ -44,6 +49,7 @@ Must not import the elaborator, the IR or any backend.
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
@@ -151,30 +157,44 @@ class _Group:
     close: str
     breakable: bool = True
     single_comma: bool = False  # a one-element tuple keeps its comma when flat
+    magic: bool = False  # a trailing comma in the source: one element per line (black's magic comma)
     opening: list[str] = field(default_factory=list)  # comment after the open bracket
     dangling: list[str] = field(default_factory=list)  # comments before the close bracket
-    forced: bool = field(init=False)
+    forced: bool = field(init=False)  # cannot be flat: it or something inside must break
+    own_forced: bool = field(init=False)  # one element per line: comments or a magic comma here
     cache: dict[int, list[str]] = field(default_factory=dict, repr=False)  # level → broken
 
     def __post_init__(self) -> None:
-        self.forced = bool(self.opening or self.dangling) or any(
-            e.leading or e.trailing or _forced(e.parts) for e in self.elems
+        self.own_forced = bool(self.opening or self.dangling or self.magic) or any(
+            e.leading or e.trailing for e in self.elems
         )
+        self.forced = self.own_forced or any(_forced(e.parts) for e in self.elems)
+        if not self.elems and not self.forced:  # `[]`, `()`: nothing to put on lines of their own
+            self.breakable = False
 
     def flat(self) -> str:
-        inner = ", ".join(_flat(e.parts) for e in self.elems)
-        comma = "," if self.single_comma and len(self.elems) == 1 else ""
-        return self.open + inner + comma + self.close
+        return self.open + self._flat_elems() + self.close
 
     def broken(self, level: int) -> list[str]:
-        """The lines after the open bracket's, up to (without) the close bracket's."""
+        """The lines after the open bracket's, up to (without) the close bracket's: the
+        elements on one line if they fit there, else the only element broken in turn, else
+        one element per line (black's right-hand split, then its delimiter split)."""
         if level not in self.cache:
             inner = INDENT * (level + 1)
-            lines = [inner + c for c in self.opening[1:]]
-            for e in self.elems:
-                lines += _emit_elem(e, level + 1)
-            self.cache[level] = lines + [inner + c for c in self.dangling]
+            if not self.forced and len(inner + self._flat_elems()) <= WIDTH:
+                self.cache[level] = [inner + self._flat_elems()]
+            elif not self.own_forced and len(self.elems) == 1 and not self.single_comma:
+                self.cache[level] = render(self.elems[0].parts, level + 1, inner)
+            else:
+                lines = [inner + c for c in self.opening[1:]]
+                for e in self.elems:
+                    lines += _emit_elem(e, level + 1)
+                self.cache[level] = lines + [inner + c for c in self.dangling]
         return self.cache[level]
+
+    def _flat_elems(self) -> str:
+        comma = "," if self.single_comma and len(self.elems) == 1 else ""
+        return ", ".join(_flat(e.parts) for e in self.elems) + comma
 
 
 @dataclass
@@ -196,9 +216,14 @@ class _Comp:
         return "[" + " ".join(_flat(c) for c in self.clauses) + "]"
 
     def broken(self, level: int) -> list[str]:
+        """The element and its clauses on one line if they fit there, else one line each."""
         if level not in self.cache:
             pad = INDENT * (level + 1)
-            self.cache[level] = [ln for c in self.clauses for ln in render(c, level + 1, pad)]
+            inner = " ".join(_flat(c) for c in self.clauses)
+            if not self.forced and len(pad + inner) <= WIDTH:
+                self.cache[level] = [pad + inner]
+            else:
+                self.cache[level] = [ln for c in self.clauses for ln in render(c, level + 1, pad)]
         return self.cache[level]
 
 
@@ -211,37 +236,55 @@ def _flat(parts: list) -> str:
 
 
 def render(parts: list, level: int, head: str, tail: str = "") -> list[str]:
-    """Lines for ``head + parts + tail``: flat if it fits, else breaking groups from the right."""
+    """Lines for ``head + parts + tail``: flat if it fits, else with the fewest lines among the
+    ways of breaking its brackets (a bracket with a magic comma or comments always breaks)."""
     if not _forced(parts):
         line = head + _flat(parts) + tail
         if len(line) <= WIDTH:
             return [line]
     groups = [p for p in parts if not isinstance(p, str) and (p.breakable or p.forced)]
-    must = {id(g) for g in groups if g.forced}
-    lines = [head + _flat(parts) + tail]
-    for k in range(0 if must else 1, len(groups) + 1):
-        chosen = must | {id(g) for g in groups[len(groups) - k:]}
-        lines, fits = _emit(parts, chosen, level, head, tail)
-        if fits:
-            break
-    return lines
+    must = frozenset(id(g) for g in groups if g.forced)
+    best: tuple | None = None
+    for chosen in _choices(groups, must):
+        lines = _emit(parts, chosen, level, head, tail)
+        cost = (sum(len(line) > WIDTH for line in lines), len(lines))
+        if best is None or cost < best[0]:
+            best = (cost, lines)
+    return best[1] if best is not None else [head + _flat(parts) + tail]
 
 
-def _emit(parts: list, chosen: set[int], level: int, head: str, tail: str):
+# Up to this many breakable brackets on one line every way of breaking them is tried.
+_EXHAUSTIVE = 8
+
+
+def _choices(groups: list, must: frozenset) -> Iterator[frozenset]:
+    """Sets of brackets to break: fewer first, the rightmost first among as many (black's
+    right-hand split).  The order depends only on the brackets, so that formatting the output
+    again (where the brackets broken one element per line have become magic) chooses again
+    what it chose: formatting is idempotent."""
+    free = [id(g) for g in reversed(groups) if id(g) not in must]
+    if len(free) <= _EXHAUSTIVE:
+        for size in range(len(free) + 1):
+            for combo in itertools.combinations(free, size):
+                yield must | frozenset(combo)
+        return
+    for k in range(len(free) + 1):  # too many to try every set: break from the right
+        yield must | frozenset(free[:k])
+
+
+def _emit(parts: list, chosen: frozenset, level: int, head: str, tail: str) -> list[str]:
     lines: list[str] = []
-    cur, fits = head, True
+    cur = head
     for p in parts:
         if isinstance(p, str) or id(p) not in chosen:
             cur += p if isinstance(p, str) else p.flat()
             continue
         cur += p.open
-        fits &= len(cur) <= WIDTH
         lines.append(_commented(cur, p.opening[:1]))
         lines += p.broken(level)
         cur = INDENT * level + p.close
-    cur += tail
-    lines.append(cur)
-    return lines, fits and len(cur) <= WIDTH
+    lines.append(cur + tail)
+    return lines
 
 
 def _emit_elem(e: _Elem, level: int) -> list[str]:
@@ -298,7 +341,8 @@ class _Printer:
 
     def _group(self, key, open_: str, elems: list[_Elem], close: str, **kw) -> _Group:
         opening, dangling = self._texts("open", key), self._texts("dangling", key)
-        return _Group(open_, elems, close, opening=opening, dangling=dangling, **kw)
+        magic = key in self.notes.magic and not (kw.get("single_comma") and len(elems) == 1)
+        return _Group(open_, elems, close, opening=opening, dangling=dangling, magic=magic, **kw)
 
     # ---- expressions
     def expr(self, e: ast.Expr, min_prec: int = 0) -> list:
@@ -530,6 +574,7 @@ class _Notes:
         self.by: dict[tuple[str, object], list[ast.Comment]] = {}
         self.lines: dict[object, tuple[int, int]] = {}  # statement key → first, last line
         self.blank_lines: list[int] = []
+        self.magic: set[object] = set()  # keys of brackets with a trailing comma in the source
 
     def add(self, kind: str, key: object, comment: ast.Comment) -> None:
         self.by.setdefault((kind, key), []).append(comment)
@@ -553,7 +598,9 @@ class _Notes:
 def _place_comments(module: ast.Module, source: str | None, notes: _Notes) -> None:
     if source is not None:
         try:
-            _Locator(module, _Scan(source), notes).place_all(module.comments)
+            locator = _Locator(module, _Scan(source), notes)
+            locator.place_all(module.comments)
+            locator.find_magic_commas()
             return
         except _Mismatch:
             notes.__init__()
@@ -715,6 +762,17 @@ class _Locator:
             prev, nxt, own = note
             kind, key = self.locate(root, nxt if own else prev, trail=not own)
             self.notes.add(kind, key, c)
+
+    def find_magic_commas(self) -> None:
+        """Note every bracket whose last element is followed by a comma in the source."""
+        root = self._statements("module", -1, len(self.toks), -1, list(self.module.items))
+        pending = [root]
+        while pending:
+            box = pending.pop()
+            if box.items and box.close > 0 and self.toks[box.close - 1].text == ",":
+                self.notes.magic.add(box.key)
+            for item in box.items:
+                pending.extend(self.boxes(item))
 
     def _walk(self, box: _Box) -> None:
         """Map every body now, so that each statement's lines are known for blank lines."""
