@@ -29,6 +29,7 @@ from typing import Mapping
 from archlang.elaborate.program import Program, builtins, evaluate_let
 from archlang.errors import ArchError, Diagnostic, ParseError
 from archlang.ir import Model
+from archlang.lsp.shapes import ShapeIndex
 from archlang.lsp.walk import item_lines, used_names
 from archlang.resolve.loader import Loader
 from archlang.resolve.names import resolve_units
@@ -80,6 +81,14 @@ class Analysis:
     entries: tuple[str, ...] = ()  # the names in `models` that `archlang check` elaborates
     reused: int = 0  # entry points answered from the cache
     elaborated: int = 0  # entry points elaborated for this version
+    _shapes: ShapeIndex | None = None
+
+    @property
+    def shapes(self) -> ShapeIndex:
+        """The IR of every elaborated entry point, filed by span (built on first use)."""
+        if self._shapes is None:
+            self._shapes = ShapeIndex.of(self.models)
+        return self._shapes
 
     @property
     def ok(self) -> bool:

@@ -159,10 +159,19 @@ def binding_before(definition: ast.BlockDef, lines: list[str], name: str, line: 
     """The binding of ``name`` that a use at (line, col) reads: the last one before it (or
     the first one, for a name used before its assignment, as members may be)."""
     candidates = [b for b in bindings(definition, lines) if b.name == name]
-    earlier = [b for b in candidates if (b.line, b.col) <= (line, col)]
+    earlier = [b for b in candidates if _visible_from(b) <= (line, col)]
     if earlier:
         return earlier[-1]
     return candidates[0] if candidates else None
+
+
+def _visible_from(bound: Binding) -> tuple[int, int]:
+    """Where a binding starts to count: after its whole statement for an assignment (in
+    ``x = f(x)`` the ``x`` read is the earlier one), at once for the others."""
+    if bound.kind == "assign":
+        span = bound.node.span
+        return (span.end_line or span.line, span.end_col or span.col)
+    return (bound.line, bound.col)
 
 
 def expression_at(definition, line: int, col: int):
