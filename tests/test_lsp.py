@@ -345,3 +345,20 @@ def test_a_re_check_of_a_200_line_file_stays_within_its_cpu_budget():
             edited[60 + 10 * i] += f"  # edit {i}"
             analyzer.analyze(path, "\n".join(edited) + "\n")
     assert spent.seconds >= 0
+
+
+def test_lines_added_above_move_reused_results_with_them(tmp_path):
+    text = NET.replace('import "blocks.arch" as blocks\n', "").replace("blocks.Stem(16)", "Conv2d(3, 16, 3, stride=2, padding=1)")
+    text = text.replace("Conv2d(8", "Conv2d(16").replace("Linear(16, 10)", "Linear(8192, 10)")  # Other keeps its error
+    path = tmp_path / "net.arch"
+    analyzer = Analyzer()
+    before = analyzer.analyze(path, text)
+    moved = analyzer.analyze(path, "# one\n# two\n\n" + text)
+    assert moved.elaborated == 0 and moved.reused == 2  # nothing changed but the lines
+    assert len(before.diagnostics) == 1 and set(moved.shifts) == {"Net"}
+    assert [(d.span.line - 3, d.span.col, d.message) for d in moved.diagnostics] == \
+        [(d.span.line, d.span.col, d.message) for d in before.diagnostics]
+    assert [(h.line - 3, h.col, h.label) for h in inlay_hints(moved)] == [(h.line, h.col, h.label) for h in inlay_hints(before)]
+    line, col = _at(before, "y = ")
+    assert hover(moved, line + 3, col).markdown == hover(before, line, col).markdown
+    assert "float32[B, 16, 16, 16]" in hover(moved, line + 3, col).markdown

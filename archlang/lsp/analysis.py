@@ -11,7 +11,8 @@ with three differences an editor needs:
 * an entry point is elaborated again only when the text of a definition it reaches (its
   closure: the items it names, transitively), a constant, an import or an imported file
   changed.  The parser already keeps the ASTs of unchanged texts, so an edit inside one
-  block re-elaborates only the entry points that use that block.
+  block re-elaborates only the entry points that use that block; lines added above a
+  definition only move it, and the reused IR's spans are read through a ``LineShift``.
 
 Blocks that no entry point reaches and whose parameters all have defaults are elaborated on
 their own, quietly, so hover and inlay hints can show their shapes.
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Mapping
 
 from archlang.elaborate.program import Program, builtins, evaluate_let
-from archlang.errors import ArchError, Diagnostic, ParseError
+from archlang.errors import ArchError, Diagnostic, ParseError, Span
 from archlang.ir import Model
 from archlang.lsp.shapes import ShapeIndex
 from archlang.lsp.walk import item_lines, used_names
@@ -60,11 +61,41 @@ class OverlayLoader(Loader):
 
 @dataclass
 class Outcome:
-    """One entry point elaborated: its IR, or the error that stopped it."""
+    """One entry point elaborated: its IR, or the error that stopped it, and the line ranges
+    its items had then (an edit above them moves them; the IR's spans stay where they were)."""
 
     model: Model | None
     error: ArchError | None
+    ranges: tuple[tuple[int, int], ...] = ()  # (first, last) line of each item, in key order
     keep: tuple = ()  # the ASTs its key names by identity, kept alive so no id is reused
+
+
+@dataclass(frozen=True)
+class LineShift:
+    """Where the lines of a reused outcome's items are now: ``(first, last, delta)`` per item."""
+
+    file: str
+    moves: tuple[tuple[int, int, int], ...]
+
+    @classmethod
+    def between(cls, file: str, then: tuple, now: tuple) -> "LineShift | None":
+        moves = tuple((first, last, new_first - first) for (first, last), (new_first, _) in zip(then, now))
+        return cls(file, moves) if any(delta for _, _, delta in moves) else None
+
+    def line(self, line: int) -> int:
+        for first, last, delta in self.moves:
+            if first <= line <= last:
+                return line + delta
+        return line
+
+    def span(self, span: Span) -> Span:
+        if span.file != self.file:
+            return span
+        return Span(span.file, self.line(span.line), span.col, self.line(span.end_line) if span.end_line else 0,
+                    span.end_col)
+
+    def diagnostic(self, found: Diagnostic) -> Diagnostic:
+        return Diagnostic(self.span(found.span), found.message, found.notes, found.severity)
 
 
 @dataclass
@@ -81,13 +112,14 @@ class Analysis:
     entries: tuple[str, ...] = ()  # the names in `models` that `archlang check` elaborates
     reused: int = 0  # entry points answered from the cache
     elaborated: int = 0  # entry points elaborated for this version
+    shifts: dict[str, LineShift] = field(default_factory=dict)  # reused models whose lines moved
     _shapes: ShapeIndex | None = None
 
     @property
     def shapes(self) -> ShapeIndex:
         """The IR of every elaborated entry point, filed by span (built on first use)."""
         if self._shapes is None:
-            self._shapes = ShapeIndex.of(self.models)
+            self._shapes = ShapeIndex.of(self.models, {name: shift.span for name, shift in self.shifts.items()})
         return self._shapes
 
     @property
@@ -160,36 +192,46 @@ class Analyzer:
             reached |= {item.name for item in closure if isinstance(item, ast.BlockDef)}
             if _touches(closure, ranges, analysis.file, broken_lines) or _foreign_broken(broken_lines, analysis.file):
                 continue  # its names are not all resolved: elaborating it would only add noise
-            outcome = self._outcome(analysis, definition, closure, ranges, foreign)
+            outcome, shift = self._outcome(analysis, definition, closure, ranges, foreign)
             if outcome.error is not None:
-                analysis.diagnostics += outcome.error.diagnostics
+                found = outcome.error.diagnostics
+                analysis.diagnostics += [shift.diagnostic(d) for d in found] if shift else found
             if outcome.model is not None:
                 analysis.models[definition.name] = outcome.model
+                if shift is not None:
+                    analysis.shifts[definition.name] = shift
         analysis.entries = tuple(entries)
         for definition in unit.definitions.values():
             if definition.kind == "block" and definition.name not in reached and _standalone(definition):
                 closure = _closure(unit, definition)
                 if not _touches(closure, ranges, analysis.file, broken_lines):
-                    outcome = self._outcome(analysis, definition, closure, ranges, foreign)
+                    outcome, shift = self._outcome(analysis, definition, closure, ranges, foreign)
                     if outcome.model is not None:  # a lone block's errors are not the file's
                         analysis.models[definition.name] = outcome.model
+                        if shift is not None:
+                            analysis.shifts[definition.name] = shift
 
-    def _outcome(self, analysis: Analysis, definition: ast.BlockDef, closure, ranges, foreign) -> Outcome:
-        texts = tuple(sorted(_item_text(item, ranges, analysis.lines) for item in closure))
-        key = (analysis.file, definition.name, texts, foreign[0])
+    def _outcome(self, analysis: Analysis, definition: ast.BlockDef, closure, ranges, foreign):
+        """The entry point's outcome, and how its lines moved if it was reused (or None).
+
+        The key is the text of every item it reaches, not where they stand: lines added or
+        removed above a definition move it without changing what it elaborates to."""
+        texts = sorted((_item_text(item, ranges, analysis.lines), ranges[id(item)]) for item in closure)
+        key = (analysis.file, definition.name, tuple(text for text, _ in texts), foreign[0])
+        now = tuple(where for _, where in texts)
         found = self.cache.get(key)
         if found is not None:
             analysis.reused += 1
-            return found
+            return found, LineShift.between(analysis.file, found.ranges, now)
         analysis.elaborated += 1
         try:
-            outcome = Outcome(analysis.program.elaborate(definition.name), None, foreign[1])
+            outcome = Outcome(analysis.program.elaborate(definition.name), None, now, foreign[1])
         except ArchError as error:
-            outcome = Outcome(None, error, foreign[1])
+            outcome = Outcome(None, error, now, foreign[1])
         if len(self.cache) >= self.cache_size:
             self.cache.pop(next(iter(self.cache)))
         self.cache[key] = outcome
-        return outcome
+        return outcome, None
 
 
 def _closure(unit: Unit, definition: ast.BlockDef) -> list:
@@ -208,9 +250,9 @@ def _closure(unit: Unit, definition: ast.BlockDef) -> list:
     return list(seen.values()) + imports
 
 
-def _item_text(item, ranges, lines: list[str]) -> tuple[int, str]:
+def _item_text(item, ranges, lines: list[str]) -> str:
     first, last = ranges[id(item)]
-    return first, "\n".join(lines[first - 1:last])
+    return "\n".join(lines[first - 1:last])
 
 
 def _touches(closure, ranges, file: str, broken_lines: set[tuple[str, int]]) -> bool:

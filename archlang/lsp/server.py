@@ -1,8 +1,9 @@
 """The protocol side of ``archlang lsp``: a pygls server over stdio that keeps the open
 documents, checks them as they change and answers from the last check.
 
-Checks are debounced: an edit schedules one ``DEBOUNCE`` seconds later, and a burst of
-keystrokes costs one check.  Until it has run, hover, definition, inlay hints and completion
+Checks are throttled: an edit after a quiet spell is checked at once; edits that follow
+within ``DEBOUNCE`` seconds of a check are checked together once they pause, so a burst of
+keystrokes costs few checks.  Until it has run, hover, definition, inlay hints and completion
 answer from the last analysis that parsed, so the editor never waits for the checker.
 Positions are converted between the checker's (1-based, in characters) and the client's
 (0-based, in the negotiated encoding, UTF-16 by default) here and only here.
@@ -33,7 +34,7 @@ from archlang.lsp.navigate import definition, symbols
 from archlang.syntax import ast
 from archlang.syntax.fmt import format_source
 
-DEBOUNCE = 0.05  # seconds between the last edit and the check it triggers
+DEBOUNCE = 0.05  # seconds: edits closer together than this are checked together
 
 _COMPLETION_KINDS = {
     "keyword": lsp.CompletionItemKind.Keyword, "op": lsp.CompletionItemKind.Class,
@@ -58,16 +59,27 @@ class ArchServer(LanguageServer):
         self.latest: dict[str, Analysis] = {}  # uri → analysis of the last version checked
         self.parsed: dict[str, Analysis] = {}  # uri → last analysis whose text parsed
         self.pending: dict[str, asyncio.TimerHandle] = {}
+        self.checked_at: dict[str, float] = {}  # uri → loop time its last check ended
 
     # ---- checking
     def schedule(self, uri: str) -> None:
+        """Check soon: at once after a quiet spell, else once the burst of edits pauses."""
+        loop = asyncio.get_running_loop()
         handle = self.pending.pop(uri, None)
         if handle is not None:
             handle.cancel()
-        self.pending[uri] = asyncio.get_running_loop().call_later(DEBOUNCE, self.check, uri)
+        quiet = loop.time() - self.checked_at.get(uri, float("-inf")) > DEBOUNCE
+        delay = 0.0 if handle is None and quiet else DEBOUNCE
+        self.pending[uri] = loop.call_later(delay, self.check, uri)
 
     def check(self, uri: str) -> Analysis | None:
         self.pending.pop(uri, None)
+        try:
+            return self._check(uri)
+        finally:
+            self.checked_at[uri] = asyncio.get_running_loop().time()
+
+    def _check(self, uri: str) -> Analysis | None:
         document = self.workspace.get_text_document(uri)
         path = to_fs_path(uri)
         if path is None:

@@ -13,7 +13,7 @@ protocol libraries or a backend.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from archlang.errors import Span
 from archlang.ir import Graph, Member, Model, Node
@@ -43,19 +43,28 @@ class ShapeIndex:
     members: dict[tuple, list[Seen]] = field(default_factory=dict)  # span → members
     graphs: dict[tuple, list[Seen]] = field(default_factory=dict)  # definition start → instances
 
+    moved: Callable[[Span], Span] | None = None  # where the spans of the model being filed are now
+
     @classmethod
-    def of(cls, models: dict[str, Model]) -> "ShapeIndex":
+    def of(cls, models: dict[str, Model], moves: dict[str, Callable[[Span], Span]] | None = None) -> "ShapeIndex":
+        """Files every model's IR; ``moves`` maps a span of a model reused from an earlier
+        version of the text to where it stands now."""
         index = cls()
         seen: set[int] = set()
         for name, model in models.items():
+            index.moved = (moves or {}).get(name)
             index._graph(model.graph, name, seen)
+        index.moved = None
         return index
+
+    def _key(self, span: Span) -> tuple:
+        return span_key(self.moved(span) if self.moved is not None else span)
 
     def _graph(self, graph: Graph, path: str, seen: set[int]) -> None:
         if id(graph) in seen:  # identical instances share one Graph: index it once
             return
         seen.add(id(graph))
-        self.graphs.setdefault(start_key(graph.span), []).append(Seen(graph, path))
+        self.graphs.setdefault(self._key(graph.span)[:3], []).append(Seen(graph, path))
         for name, member in graph.members:
             self._member(member, f"{path} › {name}", seen)
         for node in graph.nodes:
@@ -63,7 +72,7 @@ class ShapeIndex:
 
     def _node(self, node: Node, path: str, seen: set[int]) -> None:
         if node.kind in ("input", "op", "call", "choice"):
-            self.nodes.setdefault(span_key(node.span), []).append(Seen(node, path))
+            self.nodes.setdefault(self._key(node.span), []).append(Seen(node, path))
         inner = f"{path} › {node.target}" if node.target else path
         if node.body is not None:
             self._graph(node.body, inner, seen)
@@ -71,7 +80,7 @@ class ShapeIndex:
             self._node(branch, path, seen)
 
     def _member(self, member: Member, path: str, seen: set[int]) -> None:
-        self.members.setdefault(span_key(member.span), []).append(Seen(member, path))
+        self.members.setdefault(self._key(member.span), []).append(Seen(member, path))
         if member.graph is not None:
             self._graph(member.graph, path, seen)
         for name, child in member.members:
