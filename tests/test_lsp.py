@@ -10,6 +10,9 @@ completion contexts, inlay hints, the incremental re-check and its CPU time.
 
 from __future__ import annotations
 
+import importlib.util
+import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -195,7 +198,7 @@ def test_completion_offers_ops_blocks_members_and_keyword_arguments(client, proj
 
     arguments = labels_at("    w = Conv2d(16, 8, 3, ")
     assert arguments["stride="]["detail"] == "ints = 1" and "padding=" in arguments
-    assert "in_channels=" in arguments  # not given by name: positional ones are still offered
+    assert not {"in_channels=", "out_channels=", "kernel_size="} & set(arguments)  # given by position
     names = labels_at("    w = ")
     assert names["Conv2d"]["detail"].startswith("Conv2d(in_channels: int, out_channels: int")
     assert {"stem", "y", "head", "blocks", "relu"} <= set(names)
@@ -315,7 +318,7 @@ def test_completion_reads_the_raw_text(resnet):
     row = resnet.text[:resnet.text.index("    out = relu(bn1")].count("\n")
     lines[row] = "    out = MaxPool2d(3, stride=2, "  # does not parse: the call is open
     labels = [c.label for c in complete(resnet, lines, row + 1, len(lines[row]) + 1)]
-    assert "padding=" in labels and "stride=" not in labels and "kernel_size=" in labels
+    assert "padding=" in labels and "stride=" not in labels and "kernel_size=" not in labels
     lines[row] = "    out = downsample."
     assert [c.label for c in complete(resnet, lines, row + 1, len(lines[row]) + 1)] == ["0", "1"]
 
@@ -362,3 +365,31 @@ def test_lines_added_above_move_reused_results_with_them(tmp_path):
     line, col = _at(before, "y = ")
     assert hover(moved, line + 3, col).markdown == hover(before, line, col).markdown
     assert "float32[B, 16, 16, 16]" in hover(moved, line + 3, col).markdown
+
+
+# ---- the screenshots of docs/editors.md ---------------------------------------------------
+
+
+def _screenshot_script():
+    path = ROOT / "docs" / "scripts" / "editor_screenshots.py"
+    spec = importlib.util.spec_from_file_location("editor_screenshots", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_screenshot_pages_show_what_the_server_answers(tmp_path):
+    script = _screenshot_script()
+    grammar = script._grammar()
+    pages = {p.name: script.render_html(p, grammar) for p in script.collect(tmp_path)}
+    assert set(pages) == {"lsp-diagnostics", "lsp-hover", "lsp-inlay-hints", "lsp-completion"}
+    squiggled = "".join(re.findall(r'<span class="[^"]*squiggle[^"]*">([^<]*)</span>', pages["lsp-diagnostics"]))
+    assert squiggled == "y + x"
+    assert "cannot broadcast [B, 64, 8, 8] with [B, 64, 16, 16]" in pages["lsp-diagnostics"]
+    assert '<span class="c-keyword">model</span>' in pages["lsp-diagnostics"]  # highlighted by the TextMate grammar
+    assert "73,984" in pages["lsp-hover"] and "float32[B, 64, 16, 16]" in pages["lsp-hover"]
+    hints = re.findall(r'<span class="hint">([^<]*)</span>', pages["lsp-inlay-hints"])
+    assert hints == [": B×64×16×16"] * 4 + [": B×64"]
+    labels = re.findall(r"<div class=\"[a-z]*\"><span>([^<]*)</span>", pages["lsp-completion"])
+    assert labels[:3] == ["kernel_size=", "stride=", "padding="]

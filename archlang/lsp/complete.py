@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from archlang import ops
 from archlang.lsp.analysis import Analysis
-from archlang.lsp.describe import block_signature, op_doc, op_signature, param_text, value_text
+from archlang.lsp.describe import binding_detail, block_signature, op_doc, op_signature, param_text, value_text
 from archlang.lsp.lookup import Target, resolve_name
 from archlang.lsp.walk import bindings, definition_at
 from archlang.resolve.units import BlockRef, ImportedModule
@@ -55,7 +55,8 @@ def complete(analysis: Analysis, lines: list[str], line: int, col: int) -> list[
     call = _open_call(lines, line, col)
     items = []
     if call is not None and call[1]:
-        items += _arguments(analysis, call[0], call[2], owner, line)
+        callee, _, named, positional = call
+        items += _arguments(analysis, callee, named, positional, owner, line)
     items += _names(analysis, owner, line, col, at_statement_start=not before[: len(before) - len(_prefix(before))].strip())
     return items
 
@@ -110,9 +111,10 @@ def _tensor_items() -> list[Completion]:
 # ---- inside a call ------------------------------------------------------------------------
 
 
-def _open_call(lines: list[str], line: int, col: int) -> tuple[str, bool, set[str]] | None:
+def _open_call(lines: list[str], line: int, col: int) -> tuple[str, bool, set[str], int] | None:
     """The dotted name called by the innermost call open at the cursor, whether the cursor
-    stands where an argument starts, and the keywords the call already has."""
+    stands where an argument starts, the keywords the call already has and how many
+    positional arguments come before the cursor."""
     text = "\n".join(lines[max(0, line - 20): line - 1] + [lines[line - 1][: col - 1]])
     depth = 0
     for i in range(len(text) - 1, -1, -1):
@@ -128,13 +130,31 @@ def _open_call(lines: list[str], line: int, col: int) -> tuple[str, bool, set[st
                     return None
                 inside = text[i + 1:]
                 at_argument = re.search(r"(^|,)\s*[A-Za-z_0-9]*$", inside) is not None
-                given = set(re.findall(r"([A-Za-z_][A-Za-z0-9_]*)\s*=(?!=)", inside))
-                return callee.group(1), at_argument, given
+                arguments = _top_level_arguments(inside)[:-1]  # the last one is being typed
+                named = {m.group(1) for a in arguments if (m := re.match(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=(?!=)", a))}
+                positional = sum(1 for a in arguments if not re.match(r"\s*[A-Za-z_][A-Za-z0-9_]*\s*=(?!=)", a))
+                return callee.group(1), at_argument, named, positional
             depth -= 1
     return None
 
 
-def _arguments(analysis: Analysis, callee: str, given: set[str], owner, line: int) -> list[Completion]:
+def _top_level_arguments(inside: str) -> list[str]:
+    """A call's argument texts so far, split at the commas outside nested brackets."""
+    parts, depth, current = [], 0, ""
+    for char in inside:
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        if char == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    return parts + [current]
+
+
+def _arguments(analysis: Analysis, callee: str, given: set[str], positional: int, owner, line: int) -> list[Completion]:
     parts = callee.split(".")
     target = resolve_name(analysis, parts[0], None, owner, line, 10**6)
     if target is not None and target.kind == "module" and len(parts) == 2:
@@ -144,13 +164,17 @@ def _arguments(analysis: Analysis, callee: str, given: set[str], owner, line: in
         return []
     if target.kind == "op":
         spec = target.value
+        if spec.kind == "function":  # a function's tensors come first
+            positional -= len([name for name in spec.inputs if not name.startswith("*")])
+        taken = given | {a.name for a in [a for a in spec.attrs if not a.kw_only][:max(positional, 0)]}
         return [Completion(f"{a.name}=", "argument", f"{a.type}" + ("" if a.required else f" = {value_text(a.default)}"),
                            op_signature(spec), f"{a.name}=")
-                for a in spec.attrs if a.name not in given]
+                for a in spec.attrs if a.name not in taken]
     if target.kind == "definition":
         definition = target.definition
+        taken = given | {p.name for p in definition.params[:positional]}
         return [Completion(f"{p.name}=", "argument", param_text(p), block_signature(definition), f"{p.name}=")
-                for p in definition.params if p.name not in given]
+                for p in definition.params if p.name not in taken]
     return []
 
 
@@ -166,10 +190,9 @@ def _names(analysis: Analysis, owner, line: int, col: int, at_statement_start: b
             seen.add(item.label)
             items.append(item)
 
-    if owner is not None:
-        for bound in reversed(bindings(owner, analysis.lines)):
-            if bound.kind == "param" or (bound.line, bound.col) < (line, col):
-                add(Completion(bound.name, "variable", bound.kind))
+    if owner is not None:  # a block's names are visible in all of it (members may be used before they are bound)
+        for bound in bindings(owner, analysis.lines):
+            add(Completion(bound.name, "variable", binding_detail(bound)))
     unit = analysis.unit
     if unit is not None:
         for name, value in unit.scope.items():

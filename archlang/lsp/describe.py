@@ -7,7 +7,6 @@ a backend.
 
 from __future__ import annotations
 
-from archlang import ops
 from archlang.ir import Member, dims
 from archlang.ir.params import member_params
 from archlang.ops import OpSpec
@@ -118,6 +117,14 @@ def params_count_text(member: Member) -> str:
     return count_text(member_params(member))
 
 
-def builtin_names() -> list[str]:
-    """Every op of the registry, by name."""
-    return sorted(ops.REGISTRY)
+def binding_detail(bound) -> str:
+    """What a block's local is, in a word or an expression: a parameter's type, an input's
+    declared shape, an assignment's value, a loop's list."""
+    node = bound.node
+    if bound.kind == "param":
+        return str(node.type) if node.type is not None else "parameter"
+    if bound.kind == "input":
+        return f"input {node.dtype or ''}[{', '.join(format_expr(d) for d in node.dims)}]"
+    if bound.kind == "for":
+        return f"in {format_expr(node.iter)}"
+    return format_expr(node.value)

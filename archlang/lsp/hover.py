@@ -73,6 +73,10 @@ def _local(analysis: Analysis, target: Target) -> str | None:
         types = statement_types(analysis.shapes, stmt)
         if types:
             parts.append(_instances("type", [(type_text(t), path) for t, path in types]))
+        elif bound.kind == "assign":  # a layer: what applying it gives
+            outputs = analysis.shapes.calls(target.owner, bound.name)
+            if outputs:
+                parts.append(_instances("output", [(type_text(t), path) for t, path in outputs]))
     return "\n\n".join(parts)
 
 
@@ -87,7 +91,10 @@ def _members(analysis: Analysis, stmt: ast.Assign) -> list[str]:
     if not seen:
         return []
     member = seen[0].item
-    lines = [f"**layer** `{member_text(member)}`", f"**parameters** {params_count_text(member)}"]
+    lines = [f"**layer** `{member_text(member)}`"]
+    if member.kind == "block" and member.graph is not None and member.graph.doc:
+        lines.append(member.graph.doc)
+    lines.append(f"**parameters** {params_count_text(member)}")
     shapes = member_params_text(member)
     if shapes:
         lines.append("\n".join(f"- `{s}`" for s in shapes))

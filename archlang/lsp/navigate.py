@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from archlang import ops
 from archlang.errors import Span
 from archlang.lsp.analysis import Analysis
-from archlang.lsp.describe import block_signature
+from archlang.lsp.describe import binding_detail, block_signature
 from archlang.lsp.lookup import real_path, target_at
 from archlang.lsp.walk import bindings, header_name_column, item_lines
 from archlang.syntax import ast
@@ -122,7 +122,7 @@ def _definition_symbol(analysis: Analysis, definition: ast.BlockDef, whole: Span
         seen.add(bound.name)
         span = Span(analysis.file, bound.line, bound.col, bound.line, bound.col + len(bound.name))
         kind = _local_kind(analysis, bound)
-        symbol.children.append(Symbol(bound.name, kind, _local_detail(bound), span, span))
+        symbol.children.append(Symbol(bound.name, kind, binding_detail(bound), span, span))
     return symbol
 
 
@@ -137,12 +137,3 @@ def _local_kind(analysis: Analysis, bound) -> str:
         if (spec is not None and spec.kind == "layer") or value.func.id == "Sequential":
             return "member"
     return "value"
-
-
-def _local_detail(bound) -> str:
-    node = bound.node
-    if bound.kind == "param":
-        return str(node.type) if node.type is not None else ""
-    if bound.kind == "input":
-        return f"{node.dtype or ''}[{', '.join(format_expr(d) for d in node.dims)}]"
-    return format_expr(node.value)

@@ -98,6 +98,11 @@ class ShapeIndex:
     def instances(self, definition: ast.BlockDef) -> list[Seen]:
         return self.graphs.get(start_key(definition.span), [])
 
+    def calls(self, definition: ast.BlockDef, member: str) -> list[tuple[Any, str]]:
+        """The distinct output types of applying ``member`` in the instances of ``definition``."""
+        return _distinct((node.type, seen.path) for seen in self.instances(definition)
+                         for node in seen.item.nodes if node.kind == "call" and node.target == member)
+
 
 def _distinct(pairs) -> list[tuple[Any, str]]:
     found: dict[str, tuple[Any, str]] = {}
