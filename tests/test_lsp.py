@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -393,3 +395,29 @@ def test_the_screenshot_pages_show_what_the_server_answers(tmp_path):
     assert hints == [": B×64×16×16"] * 4 + [": B×64"]
     labels = re.findall(r"<div class=\"[a-z]*\"><span>([^<]*)</span>", pages["lsp-completion"])
     assert labels[:3] == ["kernel_size=", "stride=", "padding="]
+
+
+# ---- the command and the documentation ----------------------------------------------------
+
+
+def test_without_the_extra_the_command_says_what_to_install():
+    code = "import sys; sys.modules['pygls'] = None; from archlang.cli import main; sys.exit(main(['lsp']))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 2
+    assert "pip install 'archlang[lsp]'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_editor_configurations_in_the_docs_start_the_server():
+    text = (ROOT / "docs" / "editors.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"^```(\w+)\n(.*?)^```", text, flags=re.S | re.M)
+    by_language: dict[str, list[str]] = {}
+    for language, body in blocks:
+        by_language.setdefault(language, []).append(body)
+    (helix,) = by_language["toml"]
+    config = tomllib.loads(helix)
+    assert config["language-server"]["archlang"] == {"command": "archlang", "args": ["lsp"]}
+    assert config["language"][0]["file-types"] == ["arch"]
+    assert all('{ "archlang", "lsp" }' in lua for lua in by_language["lua"]) and len(by_language["lua"]) == 2
+    assert '("archlang" "lsp")' in by_language["elisp"][0]
+    for image in re.findall(r"\]\((images/[^)]+\.png)\)", text):
+        assert (ROOT / "docs" / image).exists(), image

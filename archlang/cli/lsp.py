@@ -25,7 +25,7 @@ def cmd_lsp(args: argparse.Namespace) -> int:
     try:
         from archlang.lsp.server import serve  # pygls: an optional extra, loaded only here
     except ModuleNotFoundError as missing:
-        if missing.name not in ("pygls", "lsprotocol"):
+        if (missing.name or "").split(".")[0] not in ("pygls", "lsprotocol"):
             raise
         print("archlang: error: archlang lsp needs pygls and lsprotocol: pip install 'archlang[lsp]'", file=sys.stderr)
         return 2

@@ -24,7 +24,7 @@ from pygls.uris import from_fs_path, to_fs_path
 from pygls.workspace.position_codec import ServerTextPosition, ServerTextRange
 from pygls.workspace.text_document import TextDocument
 
-from archlang import __version__
+from archlang._version import __version__
 from archlang.errors import ArchError, Diagnostic, Span
 from archlang.lsp.analysis import Analysis, Analyzer
 from archlang.lsp.complete import complete
