@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 from _lsp_client import LspClient, position, text_position
 from _timing import cpu_budget
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from archlang.lsp.analysis import Analyzer
 from archlang.lsp.complete import complete
@@ -421,3 +423,46 @@ def test_the_editor_configurations_in_the_docs_start_the_server():
     assert '("archlang" "lsp")' in by_language["elisp"][0]
     for image in re.findall(r"\]\((images/[^)]+\.png)\)", text):
         assert (ROOT / "docs" / image).exists(), image
+
+
+# ---- every position of the zoo, and text being typed ---------------------------------------
+
+SWEPT = [ROOT / "specs" / "vision" / "resnet.arch", ROOT / "specs" / "spaces" / "nasbench201.arch",
+         ROOT / "specs" / "text" / "gpt2.arch"]
+
+
+@pytest.mark.parametrize("spec", SWEPT, ids=lambda p: p.name)
+def test_every_position_answers_and_hints_agree_with_hover(spec):
+    analysis = Analyzer().analyze(spec, spec.read_text(encoding="utf-8"))
+    assert not analysis.diagnostics
+    for number, line in enumerate(analysis.lines, 1):
+        for word in re.finditer(r"[A-Za-z_]\w*|\.|\(|,", line):
+            hover(analysis, number, word.start() + 1)
+            definition(analysis, number, word.start() + 1)
+            complete(analysis, analysis.lines, number, word.end() + 1)
+    hints = inlay_hints(analysis)
+    assert hints
+    for hint in hints:  # the hint stands after the name: hovering the name shows the same shape
+        found = hover(analysis, hint.line, hint.col - 1)
+        first = hint.tooltip.split("\n")[0].split(" — ")[0]
+        assert found is not None and first in found.markdown, (hint, found)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_text_being_typed_never_breaks_the_server_side(data):
+    text = RESNET.read_text(encoding="utf-8")
+    start = data.draw(st.integers(0, len(text) - 1))
+    end = data.draw(st.integers(start, min(len(text), start + 40)))
+    inserted = data.draw(st.sampled_from(["", "(", ")", "{", "}", "x.", "Conv2d(3, ", '"', "\n", "\u00d7", "block "]))
+    edited = text[:start] + inserted + text[end:]
+    analysis = Analyzer().analyze(RESNET, edited)
+    assert analysis.ok or analysis.diagnostics  # a text that does not parse says where
+    lines = edited.splitlines() or [""]
+    line = data.draw(st.integers(1, len(lines)))
+    col = data.draw(st.integers(1, len(lines[line - 1]) + 1))
+    hover(analysis, line, col)
+    definition(analysis, line, col)
+    complete(analysis, lines, line, col)
+    inlay_hints(analysis)
+    symbols(analysis)

@@ -152,8 +152,7 @@ def _file_target(analysis: Analysis, line: int, col: int) -> Target | None:
 
 
 def _keyword_target(analysis: Analysis, scope, keyword: ast.Keyword, span: Span, owner) -> Target | None:
-    call = next((n for n in descendants(scope) if isinstance(n, ast.Call) and keyword in n.kwargs
-                 and any(k is keyword for k in n.kwargs)), None)
+    call = next((n for n in descendants(scope) if isinstance(n, ast.Call) and any(k is keyword for k in n.kwargs)), None)
     callee = callee_of(analysis, call, owner) if call is not None else None
     return Target("keyword", keyword.name, span, owner, callee=callee)
 

@@ -63,12 +63,11 @@ def _line_of(analysis: Analysis, file: str, path: str, line: int) -> str | None:
     if file == analysis.file:
         lines = analysis.lines
     else:
-        unit = analysis.program.loader.units.get(file) if analysis.program is not None else None
-        lines = _source_lines(unit, path)
+        lines = _source_lines(path)
     return lines[line - 1] if lines is not None and 1 <= line <= len(lines) else None
 
 
-def _source_lines(unit, path: str) -> list[str] | None:
+def _source_lines(path: str) -> list[str] | None:
     try:
         with open(path, encoding="utf-8") as handle:
             return handle.read().splitlines()

@@ -58,14 +58,9 @@ def item_lines(module: ast.Module, line_count: int) -> list[tuple[object, int, i
     """``(item, first line, last line)`` for each top-level item: an item runs until the next
     one starts, so the comments and closing brace after it are its own."""
     items = sorted(module.items, key=lambda item: item.span.line)
-    starts = [_first_line(item) for item in items]
+    starts = [item.span.line for item in items]  # an import's span is its names' line: imports fit on one
     ends = [start - 1 for start in starts[1:]] + [max(line_count, starts[-1] if starts else 0)]
     return list(zip(items, starts, ends))
-
-
-def _first_line(item) -> int:
-    # an import's span is that of its names; a definition's starts at its keyword
-    return item.span.line
 
 
 def definition_at(module: ast.Module, line: int, line_count: int) -> ast.BlockDef | None:
