@@ -25,7 +25,7 @@ PACKAGE = ROOT / "archlang"
 
 # Third-party packages worth deferring: heavy to import, and optional (pip extras).
 HEAVY = {"torch", "onnx", "onnxruntime", "onnxscript", "graphviz", "optuna", "matplotlib", "numpy",
-         "sklearn", "safetensors", "rich", "sqlalchemy", "psycopg"}
+         "sklearn", "safetensors", "rich", "sqlalchemy", "psycopg", "pygls", "lsprotocol"}
 # Standard-library modules that exist on some platforms only.
 PLATFORM_ONLY = {"fcntl", "msvcrt", "resource"}
 # The API and CLI layer: the only code that may name a backend.

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import archlang
 from archlang.api import export_onnx, load_weights
+from archlang.cli.lsp import add_lsp_parser
 from archlang.errors import ArchError
 from archlang.errors.render import render_error
 from archlang.ir import dims
@@ -442,6 +443,7 @@ def build_parser() -> argparse.ArgumentParser:
     render.set_defaults(run=cmd_render)
     _space_parsers(sub)
     _search_parsers(sub)
+    add_lsp_parser(sub)
     return parser
 
 
