@@ -2,8 +2,8 @@
 
 A size the IR knows only symbolically (``B``, ``T``, ``(H + 1)//2``) is never baked in as an
 example value: it is read from a tensor that has it as a dimension (``Shape`` with
-start/end), or computed from such reads with ``Add``/``Mul``/``Div``/``Mod`` by running
-``dims.evaluate`` over in-graph integers (``_Size``).  Every tensor the builder annotates
+start/end), or computed from such reads with ``Add``/``Mul``/``Div``/``Mod``/``Max``/``Min``
+by running ``dims.evaluate_from`` over in-graph integers (``_Size``).  Every tensor the builder annotates
 registers its symbolic dims as sources, inputs first, so the nearest cheap read is used.
 Results are int64 tensors of shape [1], cached per expression.
 
@@ -48,17 +48,19 @@ class Sizes:
         if d in self.sources:
             tensor, axis = self.sources[d]
             return self.g.op("Shape", [tensor], start=axis, end=axis + 1)
-        env = {}
-        for name in sorted(dims.free_symbols(d)):
-            symbol = dims.sym(name)
-            if symbol not in self.sources:
-                raise SizeError(name)
-            env[name] = _Size(self, self.dim(symbol), True)
         try:
-            value = dims.evaluate(d, env)
-        except TypeError:  # max/min compare values, which an in-graph integer cannot do
-            raise SizeError(dims.to_str(d)) from None
+            value = dims.evaluate_from(d, self.sources, self._read, self._pick)
+        except KeyError as missing:
+            raise SizeError(str(missing.args[0])) from None
         return value.name if isinstance(value, _Size) else self.g.const([value])
+
+    def _read(self, d) -> "_Size":
+        return _Size(self, self.dim(d), True)
+
+    def _pick(self, name: str, values: list) -> "_Size":
+        names = [v.name if isinstance(v, _Size) else self.g.const([v]) for v in values]
+        nonneg = all(v.nonneg if isinstance(v, _Size) else v >= 0 for v in values)
+        return _Size(self, self.g.op("Max" if name == "max" else "Min", names), nonneg)
 
     # ---- a shape
     def vector(self, items: list) -> str:
