@@ -27,8 +27,13 @@ class SizeError(Exception):
 class Sizes:
     def __init__(self, builder) -> None:
         self.g = builder
-        self.sources: dict = {}  # Expr -> (tensor name, axis)
+        self.sources: dict = {}  # Expr -> (tensor name, axis), or None for a size input
         self.cache: dict = {}  # Expr -> int64[1] tensor name
+        # A local function (--functions) may take sizes its tensors cannot give as extra
+        # int64[1] inputs, which its callers pass: the symbols, in order, and their inputs.
+        self.may_ask = False
+        self.asked: list[str] = []
+        self.size_inputs: list[str] = []
 
     def add_source(self, tensor: str, shape) -> None:
         for axis, d in enumerate(shape):
@@ -48,11 +53,22 @@ class Sizes:
         if d in self.sources:
             tensor, axis = self.sources[d]
             return self.g.op("Shape", [tensor], start=axis, end=axis + 1)
-        try:
-            value = dims.evaluate_from(d, self.sources, self._read, self._pick)
-        except KeyError as missing:
-            raise SizeError(str(missing.args[0])) from None
-        return value.name if isinstance(value, _Size) else self.g.const([value])
+        while True:
+            try:
+                value = dims.evaluate_from(d, self.sources, self._read, self._pick)
+            except KeyError as missing:
+                self._ask(str(missing.args[0]), d)
+                continue
+            return value.name if isinstance(value, _Size) else self.g.const([value])
+
+    def _ask(self, name: str, d) -> None:
+        symbol = dims.sym(name)
+        if not self.may_ask or name not in dims.free_symbols(d) or symbol in self.sources:
+            raise SizeError(name)
+        self.asked.append(name)
+        self.size_inputs.append(self.g.unique(f"size.{name}"))
+        self.sources[symbol] = None
+        self.cache[symbol] = self.g.share(self.size_inputs[-1])
 
     def _read(self, d) -> "_Size":
         return _Size(self, self.dim(d), True)

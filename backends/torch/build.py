@@ -34,7 +34,7 @@ def build_module(model: Model, seed: int | None = None) -> nn.Module:
     with torch.random.fork_rng(devices=[]):
         if seed is not None:
             torch.manual_seed(seed)
-        return _Builder().graph_module(model.graph, model.name)
+        return _Builder().graph_module(model.graph, model.name, top=True)
 
 
 # Generated forward classes, by the structure of the IR graph they run: building the same
@@ -47,30 +47,31 @@ class _Builder:
     def __init__(self) -> None:
         self.classes: dict[int, type] = {}  # id(IR graph) -> module class with its generated forward
 
-    def graph_module(self, graph: Graph, class_name: str) -> nn.Module:
+    def graph_module(self, graph: Graph, class_name: str, top: bool = False) -> nn.Module:
         cls = self.classes.get(id(graph))
         if cls is None:
-            cls = self.classes[id(graph)] = _CLASSES.get(_signature(graph, class_name))
+            cls = self.classes[id(graph)] = _CLASSES.get(_signature(graph, class_name, top))
         module = cls() if cls is not None else nn.Module()
         for name, member in graph.members:
             self.attach(module, name, member)
         if cls is None:
-            module = self._first_instance(graph, module, class_name)
+            module = self._first_instance(graph, module, class_name, top)
         _apply_ties(module, graph)
         return module
 
-    def _first_instance(self, graph: Graph, root: nn.Module, class_name: str) -> nn.Module:
+    def _first_instance(self, graph: Graph, root: nn.Module, class_name: str, top: bool) -> nn.Module:
         """Generate the forward once per distinct block instance (identical instances share
         one IR graph), as a class of its own: later instances only build their members."""
-        generated = fx.GraphModule(root, _ForwardBuilder(graph, root).build())
+        builder = _ForwardBuilder(graph, root, may_ask=not top)
+        generated = fx.GraphModule(root, builder.build())
         cls = type(_identifier(class_name), (nn.Module,), {
             "forward": type(generated).forward, "code": generated.code, "graph": generated.graph,
-            "__doc__": graph.doc, "__module__": __name__,
+            SIZES: tuple(builder.asked), "__doc__": graph.doc, "__module__": __name__,
         })
         self.classes[id(graph)] = cls
         if len(_CLASSES) >= _MAX_CLASSES:
             _CLASSES.pop(next(iter(_CLASSES)))
-        _CLASSES[_signature(graph, class_name)] = cls
+        _CLASSES[_signature(graph, class_name, top)] = cls
         module = cls()
         module._modules = root._modules
         module._parameters = root._parameters
@@ -92,8 +93,30 @@ class _Builder:
             sequence = nn.Sequential()
             for name, child in member.members:
                 self.attach(sequence, name, child)
-            return sequence
+            asked = [name for item in sequence for name in getattr(item, SIZES, ())]
+            return _SequentialWithSizes(sequence, list(dict.fromkeys(asked))) if asked else sequence
         raise AssertionError(f"a concrete model has no {member.kind} member")
+
+
+# A block whose sizes its own tensors cannot give (a parameter computed from the caller's
+# sizes, ``Pos(T * 2)`` applied to a [B, C] tensor) takes them as extra forward arguments,
+# named by this class attribute (symbol names, in order), and its caller passes them.
+SIZES = "_archlang_sizes"
+
+
+class _SequentialWithSizes(nn.Sequential):
+    """An ``nn.Sequential`` some of whose items take sizes after their tensor."""
+
+    def __init__(self, sequence: nn.Sequential, asked: list[str]) -> None:
+        super().__init__()
+        self._modules = sequence._modules
+        self._archlang_sizes = tuple(asked)
+
+    def forward(self, x, *sizes):
+        given = dict(zip(self._archlang_sizes, sizes))
+        for item in self:
+            x = item(x, *(given[name] for name in getattr(item, SIZES, ())))
+        return x
 
 
 def _register(parent: nn.Module, name: str, value) -> None:
@@ -119,7 +142,7 @@ def _child(parent: nn.Module, name: str):
 
 
 # what a generated block class defines besides nn.Module's own attributes
-_GENERATED_ATTRIBUTES = frozenset({"code", "graph"})
+_GENERATED_ATTRIBUTES = frozenset({"code", "graph", SIZES})
 
 
 def _by_attribute(parent: nn.Module, name: str) -> bool:
@@ -181,19 +204,22 @@ def _walk(module: nn.Module, path: str):
 class _ForwardBuilder:
     """One block graph → one fx.Graph (the generated ``forward``)."""
 
-    def __init__(self, graph: Graph, root: nn.Module) -> None:
+    def __init__(self, graph: Graph, root: nn.Module, may_ask: bool) -> None:
         self.ir = graph
         self.root = root
         self.g = fx.Graph()
         self.env: dict[str, fx.Node] = {}
         # every symbolic dimension of a tensor computed so far -> (its fx node, axis); the
         # first tensor with that dimension (inputs come first) is the one read
-        self.sources: dict[dims.Expr, tuple[fx.Node, int]] = {}
+        self.sources: dict[dims.Expr, tuple[fx.Node, int] | None] = {}  # None: a size argument
         self.size_nodes: dict[dims.Expr, object] = {}  # computed sizes, by expression
         self.outputs: list[fx.Node] = []
         self.first_input: fx.Node | None = None
         self.arguments: set[str] = set()  # the forward's parameter names
         self.tables: dict[str, fx.Node] = {}  # self._modules / self._parameters, once read
+        self.may_ask = may_ask  # a block may ask its caller for sizes; a model has them all
+        self.asked: list[str] = []  # symbols the caller passes after the tensors
+        self.last_argument: fx.Node | None = None
 
     def build(self) -> fx.Graph:
         for node in self.ir.nodes:
@@ -204,6 +230,7 @@ class _ForwardBuilder:
 
     def node_input(self, node: Node) -> None:
         placeholder = self.g.placeholder(self._argument_name(node.target))
+        self.last_argument = placeholder
         self.env[node.name] = placeholder
         self.first_input = self.first_input or placeholder
         self._note_sizes(placeholder, node.type)
@@ -234,6 +261,7 @@ class _ForwardBuilder:
                      else self._member_node(node.target))
         else:
             args = tuple(self.env[i] for i in node.inputs)
+            args += tuple(self.size_of(dims.sym(name), node) for name in getattr(member, SIZES, ()))
             value = (self.g.create_node("call_module", node.target, args, name=local) if plain
                      else self.g.call_method("__call__", (self._member_node(node.target),) + args))
         self.env[node.name] = value
@@ -302,17 +330,30 @@ class _ForwardBuilder:
         return value
 
     def size_of(self, expr: dims.Expr, node: Node):
-        """An fx value holding ``expr``, computed from dimensions of tensors already computed."""
-        if expr not in self.size_nodes:
+        """An fx value holding ``expr``, computed from dimensions of tensors already computed,
+        or, in a block, from symbols the caller passes."""
+        while expr not in self.size_nodes:
             try:
                 value = dims.evaluate_from(expr, self.sources, self._read_dim, self._pick)
             except KeyError as missing:
-                raise ArchError(
-                    f"{node.op} needs the size {dims.to_str(expr)} at run time, but no tensor computed in "
-                    f"{self.ir.name} before it has a dimension that determines {missing.args[0]}", node.span,
-                ) from None
+                self._ask(missing.args[0], expr, node)
+                continue
             self.size_nodes[expr] = value.node if isinstance(value, _Size) else value
         return self.size_nodes[expr]
+
+    def _ask(self, name: str, expr: dims.Expr, node: Node) -> None:
+        """Take the symbol ``name`` as a forward argument after the tensors."""
+        symbol = dims.sym(name)
+        if not self.may_ask or name not in dims.free_symbols(expr) or symbol in self.sources:
+            raise ArchError(  # a model's own inputs name every symbol, so this is a broken invariant or a choice
+                f"{node.op} needs the size {dims.to_str(expr)} at run time, but nothing in {self.ir.name} "
+                f"determines {name}", node.span)
+        where = self.g.inserting_after(self.last_argument) if self.last_argument else self.g.inserting_before()
+        with where:
+            self.last_argument = self.g.placeholder(self._argument_name(name))
+        self.asked.append(name)
+        self.sources[symbol] = None  # read from size_nodes, filled just here
+        self.size_nodes[symbol] = self.last_argument
 
     def _read_dim(self, expr: dims.Expr) -> "_Size":
         if expr not in self.size_nodes:
@@ -374,13 +415,13 @@ def _is_int(value, n: int) -> bool:
     return type(value) is int and value == n
 
 
-def _signature(graph: Graph, class_name: str) -> tuple:
-    """Everything the generated forward depends on: nodes, their types and attributes, and
-    which members are bare parameters."""
+def _signature(graph: Graph, class_name: str, top: bool) -> tuple:
+    """Everything the generated forward depends on: nodes, their types and attributes, which
+    members are bare parameters, and whether it may ask its caller for sizes."""
     nodes = tuple((n.kind, n.name, n.op, n.target, n.inputs, _freeze(n.attrs), str(n.type), n.repeat)
                   for n in graph.nodes)
     bare = tuple(name for name, m in graph.members if m.kind == "layer" and m.op == "Parameter")
-    return (class_name, graph.doc, nodes, graph.outputs, bare)
+    return (class_name, graph.doc, nodes, graph.outputs, bare, top)
 
 
 def _freeze(value):
