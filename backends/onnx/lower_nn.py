@@ -6,8 +6,9 @@ Parameters are read with ``Call.param`` in torch's layout (state-dict keys, torc
 Linear is ``Gemm(transB=1)`` on matrices and ``MatMul`` with a transposed weight otherwise;
 BatchNorm is ``BatchNormalization`` with the running statistics; LayerNorm is
 ``LayerNormalization``; GroupNorm and RMSNorm are decomposed.  Adaptive pooling is done
-axis by axis (a window mean or max is separable), so any output size works on concrete
-input sizes; on symbolic ones only output 1 or the input's size.
+axis by axis (a window mean or max is separable): one pool when the windows are uniform,
+else one Slice and reduction per output cell, with window bounds computed in-graph when the
+input size is symbolic (VGG's 7×7 pool of an H//32 map); the output size must be a number.
 
 Imports numpy, archlang.ir.dims and this package; never another backend.
 """
@@ -254,19 +255,19 @@ def adaptive(g, c: Call, kind: str, x: str, rank: int, sizes, targets) -> str:
 
 
 def _adaptive_axis(g, c: Call, kind: str, x: str, rank: int, axis: int, size, o) -> str:
-    if type(size) is not int or type(o) is not int:
-        raise c.fail(f"{c.op}: adaptive pooling of the symbolic size {dims.to_str(size)} to "
-                     f"{dims.to_str(o)} has no ONNX lowering (give the input a concrete shape)")
-    if size % o == 0:  # uniform windows: a pool with the kernel on this axis only
+    if type(o) is not int:
+        raise c.needs_concrete(f"{c.op}: adaptive pooling to the symbolic size {dims.to_str(o)} needs a "
+                               "number of windows known at export")
+    if type(size) is int and size % o == 0:  # uniform windows: a pool with the kernel on this axis only
         kernel = [1] * (rank - 2)
         kernel[axis - 2] = size // o
         op_type = "AveragePool" if kind == "avg" else "MaxPool"
         return g.op(op_type, [x], kernel_shape=kernel, strides=kernel)
     reducer = "ReduceMean" if kind == "avg" else "ReduceMax"
     parts = []
-    for i in range(o):  # torch's windows: [floor(i·size/o), ceil((i+1)·size/o))
-        start, end = (i * size) // o, -((-(i + 1) * size) // o)
-        window = g.op("Slice", [x, g.const([start]), g.const([end]), g.const([axis])])
+    for i in range(o):  # torch's windows: [floor(i·size/o), ceil((i+1)·size/o)), computed in-graph when symbolic
+        start, end = (i * size) // o, ((i + 1) * size + o - 1) // o
+        window = g.op("Slice", [x, g.ints([start]), g.ints([end]), g.const([axis])])
         parts.append(reduce(g, reducer, window, [axis], True))
     return g.op("Concat", parts, axis=axis)
 

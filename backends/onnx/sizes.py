@@ -12,7 +12,7 @@ Imports only archlang.ir.dims and archlang.errors; the builder is passed in.
 
 from __future__ import annotations
 
-from archlang.errors import ArchError
+from archlang.errors import ShapeError
 from archlang.ir import dims
 
 
@@ -97,10 +97,10 @@ class Sizes:
         return pieces[0] if len(pieces) == 1 else self.g.op("Concat", pieces, axis=0)
 
 
-def located(error: SizeError, what: str, span) -> ArchError:
-    return ArchError(
-        f"{what} needs the size {error.missing} at run time, but no tensor in scope has a dimension "
-        f"it can be computed from; give the input a concrete shape (--input)", span)
+def located(error: SizeError, what: str, span) -> ShapeError:
+    return ShapeError(
+        f"ONNX export: {what} needs the size {error.missing} at run time, but no tensor in scope has a "
+        f"dimension it can be computed from", span)
 
 
 class _Size:
