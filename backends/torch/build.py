@@ -63,10 +63,12 @@ class _Builder:
         """Generate the forward once per distinct block instance (identical instances share
         one IR graph), as a class of its own: later instances only build their members."""
         builder = _ForwardBuilder(graph, root, may_ask=not top)
-        generated = fx.GraphModule(root, builder.build())
+        fx_graph = builder.build()
+        generated = fx.GraphModule(_stand_ins(fx_graph), fx_graph)
         cls = type(_identifier(class_name), (nn.Module,), {
             "forward": type(generated).forward, "code": generated.code, "graph": generated.graph,
-            SIZES: tuple(builder.asked), "__doc__": graph.doc, "__module__": __name__,
+            SIZES: tuple(builder.asked), "__setattr__": _set_attribute, "__doc__": graph.doc,
+            "__module__": __name__,
         })
         self.classes[id(graph)] = cls
         if len(_CLASSES) >= _MAX_CLASSES:
@@ -119,6 +121,18 @@ class _SequentialWithSizes(nn.Sequential):
         return x
 
 
+def _stand_ins(fx_graph: fx.Graph) -> dict:
+    """What fx.GraphModule copies for the members the code reads: only the code is kept, and
+    copying the real ones would trip over members named ``_modules`` or ``_parameters``."""
+    stand_ins = {}
+    for node in fx_graph.nodes:
+        if node.op == "call_module":
+            stand_ins[node.target] = nn.Module()
+        elif node.op == "get_attr":
+            stand_ins[node.target] = {} if node.target in ("_modules", "_parameters") else nn.Parameter(torch.empty(0))
+    return stand_ins
+
+
 def _register(parent: nn.Module, name: str, value) -> None:
     """Register a member under the spec's name, which is its state-dict key.  nn.Module
     refuses names it uses itself (``forward``, ``training``, ``to``, ``state_dict`` …, and a
@@ -132,6 +146,20 @@ def _register(parent: nn.Module, name: str, value) -> None:
         parent.register_parameter(name, value)
     else:
         parent.add_module(name, value)
+
+
+# What nn.Module keeps on each instance (``training``, ``_modules``, its hook tables …).  A
+# member may share one of these names; nn.Module.__setattr__ would then refuse ``eval()``'s
+# ``self.training = False`` ("cannot assign 'bool' as child module 'training'").
+_MODULE_STATE = frozenset(vars(nn.Module()))
+
+
+def _set_attribute(self, name: str, value) -> None:
+    """Generated modules set their own state directly, whatever their members are named."""
+    if name in _MODULE_STATE:
+        object.__setattr__(self, name, value)
+    else:
+        nn.Module.__setattr__(self, name, value)
 
 
 def _child(parent: nn.Module, name: str):
