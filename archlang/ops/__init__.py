@@ -12,6 +12,7 @@ from __future__ import annotations
 from archlang.ops import (
     activation,
     attention,
+    compare,
     conv,
     elementwise,
     indexing,
@@ -19,11 +20,13 @@ from archlang.ops import (
     linalg,
     linear,
     misc,
+    movement,
     norm,
     pool,
     rearrange,
     reduce,
     resample,
+    select,
     special,
     tensor,
 )
@@ -32,8 +35,8 @@ from archlang.ops._spec import REQUIRED, Attr, OpSpec
 __all__ = ["REGISTRY", "get", "OpSpec", "Attr", "REQUIRED"]
 
 _FAMILIES = (
-    conv, linear, norm, activation, pool, resample, tensor, join, indexing, rearrange, reduce,
-    elementwise, linalg, attention, special, misc,
+    conv, linear, norm, activation, pool, resample, tensor, join, indexing, select, movement, rearrange, reduce,
+    elementwise, compare, linalg, attention, special, misc,
 )
 
 

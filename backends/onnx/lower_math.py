@@ -1,4 +1,4 @@
-"""Lowerings of activations, elementwise math, reductions and products.
+"""Lowerings of activations, elementwise math, comparisons and masks, reductions and products.
 
 Each function takes the builder and a ``Call`` and returns the output tensor name.  dtype
 promotion follows the IR: every operand is cast to the IR result dtype first (torch's
@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 
 from archlang.ir.types import FLOAT_DTYPES
+from archlang.ops.compare import compared_dtype
 
 from .call import Call, cast, float_scalar, reduce
 
@@ -163,6 +164,43 @@ def _square(g, c: Call) -> str:
     return g.op("Mul", [x, x])
 
 
+# ---------------------------------------------------------------------------- comparisons and masks
+
+
+def _compare(op_type: str, negate: bool = False):
+    def lower(g, c: Call) -> str:
+        dtype = compared_dtype(c.types)
+        if dtype == "bool" and op_type != "Equal":  # ONNX orders numbers, not booleans
+            dtype = "int32"
+        a, b = (cast(g, x, t.dtype, dtype) for x, t in zip(c.inputs, c.types))
+        y = g.op(op_type, [a, b])
+        return g.op("Not", [y]) if negate else y
+
+    lower.__doc__ = f"{'Not(' if negate else ''}{op_type}{')' if negate else ''} in the promoted dtype"
+    return lower
+
+
+def _logical(op_type: str):
+    def lower(g, c: Call) -> str:
+        return g.op(op_type, [cast(g, x, t.dtype, "bool") for x, t in zip(c.inputs, c.types)])
+
+    lower.__doc__ = f"{op_type} of the operands cast to bool (nonzero is true)"
+    return lower
+
+
+def _masked_fill(g, c: Call) -> str:
+    """Where(mask, value, x)."""
+    x, mask = c.inputs
+    return g.op("Where", [mask, g.scalar(c.attrs["value"], c.out.dtype), x])
+
+
+COMPARISONS = {
+    "eq": _compare("Equal"), "not_equal": _compare("Equal", negate=True), "less": _compare("Less"),
+    "less_equal": _compare("LessOrEqual"), "greater": _compare("Greater"), "greater_equal": _compare("GreaterOrEqual"),
+    "logical_and": _logical("And"), "logical_or": _logical("Or"), "logical_not": _logical("Not"),
+    "masked_fill": _masked_fill,
+}
+
 ELEMENTWISE = {
     "add": _add_sub("Add"), "sub": _add_sub("Sub"), "mul": _binary("Mul"), "div": _div,
     "pow": _binary("Pow"), "maximum": _binary("Max"), "minimum": _binary("Min"), "where": _where,
@@ -207,6 +245,6 @@ PRODUCTS = {"matmul": _matmul, "mm": _matmul, "bmm": _matmul, "einsum": _einsum}
 
 
 def lowerings() -> dict:
-    table = {**ACTIVATIONS, **ELEMENTWISE, **REDUCTIONS, **PRODUCTS}
+    table = {**ACTIVATIONS, **ELEMENTWISE, **COMPARISONS, **REDUCTIONS, **PRODUCTS}
     table.update({layer: ACTIVATIONS[fn] for layer, fn in LAYER_NAMES.items()})
     return table

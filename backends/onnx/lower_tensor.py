@@ -153,7 +153,13 @@ def _full_index(index: tuple, rank: int) -> tuple:
 
 
 def _slice_bounds(e: slice) -> tuple:
+    """ONNX Slice bounds; with a negative step it clamps start to [0, n - 1] and end to
+    [-1, n - 1] as Python does, so open ends are the extreme int64 values."""
     step = 1 if e.step is None else e.step
+    if step < 0:
+        start = INT64_MAX if e.start is None else e.start
+        end = -INT64_MAX - 1 if e.stop is None else e.stop
+        return start, end, step
     start = 0 if e.start is None else e.start
     end = INT64_MAX if e.stop is None else e.stop
     return start, end, step
@@ -179,11 +185,12 @@ def _const(g, c: Call) -> str:
 
 
 def _arange(g, c: Call) -> str:
-    end = c.attrs["end"]
-    if type(end) is int:
-        return g.op("Identity", [g.const(list(range(end)), c.out.dtype)])
-    limit = squeeze(g, g.sizes.dim(end), [0])
-    y = g.op("Range", [g.scalar(0, "int64"), limit, g.scalar(1, "int64")])
+    """A constant when start and end are numbers, else Range over in-graph sizes."""
+    start, end, step = c.attrs["start"], c.attrs["end"], c.attrs["step"]
+    if type(start) is int and type(end) is int:
+        return g.op("Identity", [g.const(list(range(start, end, step)), c.out.dtype)])
+    bounds = [g.scalar(v, "int64") if type(v) is int else squeeze(g, g.sizes.dim(v), [0]) for v in (start, end)]
+    y = g.op("Range", bounds + [g.scalar(step, "int64")])
     return cast(g, y, "int64", c.out.dtype)
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from archlang.ops import REGISTRY
 
-from . import lower_attention, lower_math, lower_nn, lower_special, lower_tensor
+from . import lower_attention, lower_math, lower_movement, lower_nn, lower_select, lower_special, lower_tensor
 
-_FAMILIES = (lower_math, lower_tensor, lower_nn, lower_attention, lower_special)
+_FAMILIES = (lower_math, lower_tensor, lower_select, lower_movement, lower_nn, lower_attention, lower_special)
 
 # ops the walker handles itself rather than through a lowering
 WALKER_OPS = frozenset({"Parameter"})
