@@ -24,7 +24,7 @@ from typing import NamedTuple, Sequence, Union
 __all__ = [
     "Dim", "Expr", "Verdict", "sym", "select", "dmax", "dmin", "simplify", "is_const",
     "to_str", "free_symbols", "symbols", "subs", "evaluate", "exact_div", "prove_equal",
-    "prove_positive", "bounds", "evaluate_from",
+    "prove_positive", "bounds", "evaluate_from", "factor_str",
 ]
 
 _INF = math.inf
@@ -921,6 +921,12 @@ def is_const(d: Dim) -> bool:
 
 def to_str(d: Dim) -> str:
     return str(d)
+
+
+def factor_str(d: Dim) -> str:
+    """d as a factor of a product written with ×: bare when it is a name, a call or a
+    non-negative int, else in parentheses (``B×96×((H + 1)//2 - 3)``)."""
+    return _operand_text(d)
 
 
 def symbols(d: Dim) -> dict[str, tuple[int, ...] | None]:
