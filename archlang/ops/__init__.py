@@ -32,7 +32,7 @@ from archlang.ops import (
 )
 from archlang.ops._spec import REQUIRED, Attr, OpSpec
 
-__all__ = ["REGISTRY", "get", "OpSpec", "Attr", "REQUIRED"]
+__all__ = ["REGISTRY", "FAMILIES", "get", "OpSpec", "Attr", "REQUIRED"]
 
 _FAMILIES = (
     conv, linear, norm, activation, pool, resample, tensor, join, indexing, select, movement, rearrange, reduce,
@@ -50,6 +50,9 @@ def _gather() -> dict[str, OpSpec]:
 
 
 REGISTRY: dict[str, OpSpec] = _gather()
+
+# (title, ops) of each family, in registry order: the chapters of the op reference
+FAMILIES: tuple[tuple[str, tuple[OpSpec, ...]], ...] = tuple((f.TITLE, tuple(f.OPS)) for f in _FAMILIES)
 
 
 def get(name: str) -> OpSpec | None:

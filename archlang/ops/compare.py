@@ -12,6 +12,8 @@ from __future__ import annotations
 from archlang.ops._shape import broadcast, fail, result_dtype, shape_of, shape_str, tensor
 from archlang.ops._spec import Attr, OpSpec
 
+TITLE = "Comparisons and masks"  # of this family in the op reference (docs/ops.md)
+
 # torch's names (the long aliases where torch has one: a two-letter name would be offered as
 # the correction of many a typo)
 COMPARISONS = {"eq": "==", "not_equal": "!=", "less": "<", "less_equal": "<=", "greater": ">", "greater_equal": ">="}

@@ -13,6 +13,8 @@ from archlang.ir import dims
 from archlang.ops._shape import fail, tensor
 from archlang.ops._spec import Attr, OpSpec
 
+TITLE = "Indexing"  # of this family in the op reference (docs/ops.md)
+
 
 def _consumes(e) -> bool:
     return e is not None and e is not Ellipsis
@@ -116,5 +118,9 @@ def _at_least_zero(v):
 
 
 OPS = [
-    OpSpec("getitem", "function", (Attr("index", "index"),), ("x",), _getitem_infer, doc="torch.Tensor.__getitem__"),
+    OpSpec("getitem", "function", (Attr("index", "index"),), ("x",), _getitem_infer,
+           doc="torch.Tensor.__getitem__: written x[…] with ints, slices (any nonzero step), none and ...",
+           shape_rule="an int drops its dim, a slice keeps len(range(size)[slice]) (exact on symbolic sizes, with "
+                      "min/max where the bounds may clamp), none inserts a 1, ... stands for the dims not indexed",
+           macs_rule="0 (data movement)"),
 ]

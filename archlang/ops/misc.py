@@ -12,6 +12,8 @@ from archlang.ir.types import ParamSpec
 from archlang.ops._shape import check_positive, fail, tensor
 from archlang.ops._spec import Attr, OpSpec
 
+TITLE = "Identity, dropout, parameters and constants"  # of this family in the op reference (docs/ops.md)
+
 INITS = ("normal", "trunc_normal", "zeros", "ones", "constant")
 
 
@@ -75,23 +77,28 @@ def _filled_infer(op: str):
     return infer
 
 
+_SAME = "the shape and dtype of x"
 _P = Attr("p", "float", 0.5)
 _INPLACE = Attr("inplace", "bool", False)
 
 OPS = [
-    OpSpec("Identity", "layer", (), ("x",), _same, doc="torch.nn.Identity"),
-    OpSpec("Dropout", "layer", (_P, _INPLACE), ("x",), _dropout_infer, doc="torch.nn.Dropout"),
-    OpSpec("Dropout2d", "layer", (_P, _INPLACE), ("x",), _dropout_infer, doc="torch.nn.Dropout2d"),
+    OpSpec("Identity", "layer", (), ("x",), _same, doc="torch.nn.Identity", shape_rule=_SAME, macs_rule="0"),
+    OpSpec("Dropout", "layer", (_P, _INPLACE), ("x",), _dropout_infer, doc="torch.nn.Dropout",
+           shape_rule=_SAME + "; 0 <= p <= 1", macs_rule="0"),
+    OpSpec("Dropout2d", "layer", (_P, _INPLACE), ("x",), _dropout_infer, doc="torch.nn.Dropout2d",
+           shape_rule=_SAME + "; 0 <= p <= 1", macs_rule="0"),
     OpSpec("dropout", "function", (_P, Attr("training", "bool", True), _INPLACE), ("x",), _dropout_infer,
-           doc="torch.nn.functional.dropout"),
+           doc="torch.nn.functional.dropout", shape_rule=_SAME + "; 0 <= p <= 1", macs_rule="0"),
     OpSpec("Parameter", "layer",
            (Attr("shape", "dims"), Attr("init", "str", "normal", choices=INITS), Attr("std", "float", 0.02),
             Attr("value", "float", 0.0)),
-           (), _parameter_infer, _parameter_params,
+           (), _parameter_infer, _parameter_params, shape_rule="float32[shape], every size positive",
+           macs_rule="0",
            doc="a learnable tensor; its parameter name is ''; init normal/trunc_normal (std), zeros, ones "
                "or constant (value)"),
     OpSpec("const", "function", (Attr("value", "number"), Attr("dtype", "dtype", "float32")), (), _const_infer,
-           doc="a rank-0 constant tensor"),
+           doc="a rank-0 constant tensor (what a number next to a tensor becomes: x * 0.5)",
+           shape_rule="a scalar of dtype", macs_rule="0"),
     OpSpec("arange", "function",
            (Attr("start", "int", 0), Attr("end", "int?", None), Attr("step", "int", 1), Attr("dtype", "dtype", "int64")),
            (), _arange_infer, doc="torch.arange: arange(end) or arange(start, end, step); int64 by default",
@@ -99,7 +106,7 @@ OPS = [
            shape_rule="[len(range(start, end, step))], which must be positive; symbolic bounds stay exact",
            macs_rule="0 (no multiply-accumulate)"),
     OpSpec("zeros", "function", (Attr("size", "dims"), Attr("dtype", "dtype", "float32")), (),
-           _filled_infer("zeros"), doc="torch.zeros"),
+           _filled_infer("zeros"), doc="torch.zeros", shape_rule="dtype[size], every size positive", macs_rule="0"),
     OpSpec("ones", "function", (Attr("size", "dims"), Attr("dtype", "dtype", "float32")), (),
-           _filled_infer("ones"), doc="torch.ones"),
+           _filled_infer("ones"), doc="torch.ones", shape_rule="dtype[size], every size positive", macs_rule="0"),
 ]

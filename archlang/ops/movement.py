@@ -9,6 +9,8 @@ from __future__ import annotations
 from archlang.ops._shape import axes, axis, check_min_rank, fail, is_float, tensor
 from archlang.ops._spec import Attr, OpSpec
 
+TITLE = "Movement and masking"  # of this family in the op reference (docs/ops.md)
+
 _SAME = "the shape and dtype of x"
 _NO_MACS = "0 (no multiply-accumulate)"
 

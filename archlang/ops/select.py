@@ -13,6 +13,8 @@ from archlang.ir import dims
 from archlang.ops._shape import axis, check_positive, fail, tensor
 from archlang.ops._spec import Attr, OpSpec
 
+TITLE = "Selection and order"  # of this family in the op reference (docs/ops.md)
+
 _INTS = ("int64", "int32")
 _NO_MACS = "0 (no multiply-accumulate)"
 

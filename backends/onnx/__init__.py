@@ -18,7 +18,7 @@ never another backend.
 """
 
 from .export import DEFAULT_OPSET, check_exportable, export_model
-from .lowerings import LOWERINGS, missing
+from .lowerings import LOWERINGS, describe, missing
 from .save import write_model
 
-__all__ = ["export_model", "check_exportable", "write_model", "DEFAULT_OPSET", "LOWERINGS", "missing"]
+__all__ = ["export_model", "check_exportable", "write_model", "DEFAULT_OPSET", "LOWERINGS", "describe", "missing"]

@@ -54,6 +54,7 @@ def additive(g, mask: str, mask_dtype: str, dtype: str, keep_true: bool) -> str:
 
 
 def _sdpa(g, c: Call) -> str:
+    """MatMul(q·scale, kᵀ), Add of the mask (a bool mask becomes 0/−inf; is_causal a Trilu mask), Softmax, MatMul with v."""
     q, k, v, mask = c.inputs
     tq, tk, tv, tm = c.types
     if c.attrs["enable_gqa"] and tq.rank >= 3:
@@ -87,6 +88,7 @@ def _repeat_heads(g, x: str, t, tq) -> str:
 
 
 def _mha(g, c: Call) -> str:
+    """the in-projections (MatMul, Add), heads split by Reshape/Transpose, attention as for scaled_dot_product_attention, the out-projection."""
     a = c.attrs
     query, key, value, padding, attn_mask = c.inputs
     tq = c.types[0]

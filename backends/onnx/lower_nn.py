@@ -50,6 +50,7 @@ _PAD_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
 
 def _conv(g, c: Call) -> str:
+    """Conv (reflect, replicate or circular padding: a Pad first; circular needs opset 19); an unbatched input gets a batch dim."""
     a = c.attrs
     n = len(a["kernel_size"])
     x, added = _batched(g, c, n)
@@ -77,6 +78,7 @@ def _conv_padding(a: dict, n: int) -> tuple[list, list]:
 
 
 def _conv_transpose(g, c: Call) -> str:
+    """ConvTranspose with pads and output_padding."""
     a = c.attrs
     n = len(a["kernel_size"])
     x, added = _batched(g, c, n)
@@ -91,6 +93,7 @@ def _conv_transpose(g, c: Call) -> str:
 
 
 def _linear(g, c: Call) -> str:
+    """Gemm(transB=1) on a matrix input, else MatMul with the transposed weight and Add."""
     x, rank = c.inputs[0], c.types[0].rank
     weight = c.param("weight")
     bias = c.param("bias") if c.attrs["bias"] else None
@@ -101,6 +104,7 @@ def _linear(g, c: Call) -> str:
 
 
 def _embedding(g, c: Call) -> str:
+    """Gather of weight rows; max_norm rescales the rows read (ReduceSum of |row|^p, Where)."""
     rows = g.op("Gather", [c.param("weight"), c.inputs[0]], axis=0)
     max_norm = c.attrs["max_norm"]
     if max_norm is None:
@@ -122,6 +126,7 @@ def _embedding(g, c: Call) -> str:
 
 
 def _batchnorm(g, c: Call) -> str:
+    """BatchNormalization with the running statistics (folded into the Conv before it at export); without them, the batch's own mean and variance."""
     a, x = c.attrs, c.inputs[0]
     channels = (a["num_features"],)
     scale = c.param("weight") if a["affine"] else _ones(g, c, channels)
@@ -143,6 +148,7 @@ def _batchnorm(g, c: Call) -> str:
 
 
 def _layernorm(g, c: Call) -> str:
+    """LayerNormalization over the normalized_shape axes."""
     a = c.attrs
     shape = tuple(a["normalized_shape"])
     affine = a["elementwise_affine"]
@@ -152,6 +158,7 @@ def _layernorm(g, c: Call) -> str:
 
 
 def _rmsnorm(g, c: Call) -> str:
+    """x · Reciprocal(Sqrt(ReduceMean(x²) + eps)) · weight."""
     a, x = c.attrs, c.inputs[0]
     k = len(a["normalized_shape"])
     eps = a["eps"] if a["eps"] is not None else float(np.finfo(np.dtype(c.out.dtype if c.out.dtype != "bfloat16" else "float32")).eps)
@@ -202,6 +209,8 @@ def _window_pool(kind: str):
         indices = g.op("Mod", [flat, g.sizes.dim(dims.simplify(plane))], fmod=0)
         return tuple(_unbatch(g, [y, indices], added))
 
+    lower.__doc__ = ("AveragePool (divisor_override: a depthwise Conv with ones, then Div)" if kind == "avg" else
+                     "MaxPool; return_indices takes its indices modulo the plane size, as torch counts them")
     return lower
 
 
@@ -234,6 +243,10 @@ def _adaptive_pool(kind: str):
         targets = [size if o is None else o for size, o in zip(sizes, c.attrs["output_size"])]
         return _unbatch(g, adaptive(g, c, kind, x, rank, sizes, targets), added)
 
+    pool = "Average" if kind == "avg" else "Max"
+    lower.__doc__ = (f"axis by axis: Global{pool}Pool to 1, one {pool}Pool for uniform windows, else a Slice and "
+                     f"Reduce{'Mean' if kind == 'avg' else 'Max'} per output cell (window bounds in-graph for a symbolic "
+                     "size); return_indices has no lowering")
     return lower
 
 
@@ -279,6 +292,7 @@ _RESIZE_MODES = {"nearest": "nearest", "nearest-exact": "nearest", "linear": "li
 
 
 def _resize(g, c: Call) -> str:
+    """Resize (nearest, linear or cubic with torch's coordinate transforms and sizes, computed in-graph when symbolic); mode="area" is adaptive average pooling."""
     a, t = c.attrs, c.types[0]
     n = t.rank - 2
     mode = a["mode"]
@@ -324,6 +338,8 @@ def _pixel_shuffle(up: bool):
         y = transpose(g, y, perm)
         return reshape(g, y, tuple(split[i] for i in perm), out.shape)
 
+    lower.__doc__ = "Reshape, Transpose, Reshape (the blocks of r×r channels moved into space)" if up else \
+        "Reshape, Transpose, Reshape (r×r blocks of space moved into channels)"
     return lower
 
 
@@ -331,7 +347,7 @@ def _pixel_shuffle(up: bool):
 
 
 def _zero(g, c: Call) -> str:
-    """torch: x[..., ::s, ::s] * 0 (a product, so NaN and inf propagate as in torch)."""
+    """Slice with step s on the spatial dims, then Mul by 0 (a product, so NaN and inf propagate as in torch)."""
     x, s = c.inputs[0], c.attrs["stride"]
     if s != 1:
         x = g.op("Slice", [x, g.const([0, 0]), g.const([2**63 - 1] * 2), g.const([-2, -1]), g.const([s, s])])
