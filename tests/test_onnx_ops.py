@@ -202,6 +202,7 @@ CASES = {
     # ---- attention
     "sdpa": fn("scaled_dot_product_attention(q, k, v)", "q: [B, 2, 5, 8]; k: [B, 2, 7, 8]; v: [B, 2, 7, 6]"),
     "sdpa_causal": fn("scaled_dot_product_attention(q, k, v, is_causal=true)", "q: [B, 2, T, 8]; k: [B, 2, T, 8]; v: [B, 2, T, 8]"),
+    "sdpa_symbolic_embedding": fn("scaled_dot_product_attention(q, k, v)", "q: [B, 5, T]; k: [B, 7, T]; v: [B, 7, 4]"),
     "sdpa_bool_mask": fn("scaled_dot_product_attention(q, k, v, m)", "q: [B, 5, 8]; k: [B, 7, 8]; v: [B, 7, 8]; m: bool[5, 7]"),
     "sdpa_float_mask_scale": fn("scaled_dot_product_attention(q, k, v, m, scale=0.3)", "q: [B, 5, 8]; k: [B, 7, 8]; v: [B, 7, 8]; m: [B, 5, 7]"),
     "sdpa_gqa": fn("scaled_dot_product_attention(q, k, v, enable_gqa=true)", "q: [B, 4, 5, 8]; k: [B, 2, 5, 8]; v: [B, 2, 5, 8]"),

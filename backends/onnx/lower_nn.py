@@ -219,13 +219,13 @@ def _sum_pool(g, c: Call, x: str, n: int) -> str:
     a, t = c.attrs, c.types[0]
     channels = t.shape[-n - 1]
     if type(channels) is not int:
-        raise c.fail("avg_pool with divisor_override needs a concrete channel count")
+        raise c.needs_concrete("avg_pool with divisor_override needs a concrete channel count")
     kernel, strides = list(a["kernel_size"]), list(a["stride"] or a["kernel_size"])
     begin, end = list(a["padding"]), list(a["padding"])
     if a["ceil_mode"]:  # extend the right padding to reach the IR's (ceil) output size
         for i, (size, out, k, s) in enumerate(zip(t.shape[-n:], c.out.shape[-n:], kernel, strides)):
             if type(size) is not int:
-                raise c.fail("avg_pool with divisor_override and ceil_mode needs concrete sizes")
+                raise c.needs_concrete("avg_pool with divisor_override and ceil_mode needs concrete sizes")
             end[i] += max(0, (out - 1) * s + k - (size + 2 * begin[i]))
     weight = _ones(g, c, (channels, 1, *kernel))
     summed = g.op("Conv", [x, weight], kernel_shape=kernel, strides=strides, pads=begin + end, group=channels)
