@@ -233,3 +233,34 @@ def test_ops_compose_in_a_causal_mask():
                       "scores = masked_fill(x @ x.transpose(1, 2), logical_not(mask), -1e9)",
                       "v, top = scores.softmax(dim=-1).topk(2)", "return top, scores.argmax(dim=-1)")
     assert [str(t) for t in model.graph.output_types] == ["int64[B, T, 2]", "int64[B, T]"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 9), start=st.none() | st.integers(-10, 10), stop=st.none() | st.integers(-10, 10),
+       step=st.sampled_from([-3, -2, -1, 2]))
+def test_the_torch_backend_slices_with_negative_steps_like_numpy(n, start, stop, step):
+    """torch has no negative steps: the backend flips and mirrors the slice; numpy is the reference."""
+    import numpy as np
+
+    from archlang.backends.torch.functions import getitem
+
+    x = np.arange(2 * n * 3).reshape(2, n, 3)
+    index = (Ellipsis, slice(start, stop, step), slice(None, None, -1))
+    expected = x[index]
+    got = getitem(torch.from_numpy(x), index).numpy()
+    assert got.shape == expected.shape and (got == expected).all()
+
+
+def test_the_torch_backend_indexes_with_tensors_like_numpy():
+    import numpy as np
+
+    module = archlang.to_torch(elaborate_text("return x[:, idx], x[idx[0]], x[..., ::-2][none, :, idx]"))
+    x, idx = torch.randn(4, 5, 6), torch.tensor([[0, -1, 2], [3, 1, -4]])
+    a, b, c = module(x, idx)
+    xn, ix = x.numpy(), idx.numpy()
+    for got, want in ((a, xn[:, ix]), (b, xn[ix[0]]), (c, xn[..., ::-2][None, :, ix])):
+        np.testing.assert_array_equal(got.numpy(), want)
+
+
+def elaborate_text(*lines: str) -> str:
+    return "model M() {\n    input x: [B, T, 6]\n    input idx: int64[2, 3]\n" + "".join(f"    {line}\n" for line in lines) + "}\n"
