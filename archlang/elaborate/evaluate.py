@@ -340,7 +340,7 @@ class Evaluator:
                                 "x[i][idx]", expr.items[at].span)
         basic = index[:at] + (slice(None),) + index[at + 1:]
         axis = self._axis_after(basic, at, x.type.rank)
-        if any(e is not None and e != slice(None) for e in basic) or None in basic:
+        if not all(e is Ellipsis or e == slice(None) for e in basic):  # more than the identity
             x = self.emit_op("getitem", [x], {"index": basic}, expr.span)
         return self.emit_op("index_tensor", [x, index[at]], {"dim": axis}, expr.span)
 
