@@ -71,9 +71,10 @@ def export_onnx(ir_model: Model, *, weights=None, opset: int | None = None, func
     """``to_onnx`` for an already elaborated model (the CLI's ``export``)."""
     from archlang.backends.onnx import export_model
 
-    # given the path, the backend writes the file while it copies the weights into the model
-    return export_model(ir_model, _onnx_weights(ir_model, weights, seed), opset=opset, functions=functions,
-                        producer_version=__version__, fold=fold, path=path)
+    # the weights are built or read only once the graph is emitted, so a model ONNX cannot
+    # express fails at once; given the path, the backend writes the file while it copies them
+    return export_model(ir_model, lambda: _onnx_weights(ir_model, weights, seed), opset=opset,
+                        functions=functions, producer_version=__version__, fold=fold, path=path)
 
 
 def _onnx_weights(ir_model: Model, weights, seed: int | None) -> dict:

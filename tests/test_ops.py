@@ -556,7 +556,7 @@ ERROR_CASES = [
     ("getitem", [(0, 0, 0)], {}, [(B, 3)], "getitem: too many indices (3) for float32[B, 3]", "index"),
     ("getitem", [(slice(None), 5)], {}, [(B, 3)], "index 5 is out of range for dim 1 (size 3)", "index"),
     ("getitem", [(Ellipsis, Ellipsis)], {}, [(B, 3)], "single ellipsis", "index"),
-    ("getitem", [(slice(None, None, -1),)], {}, [(B, 3)], "slice step must be a positive int", "index"),
+    ("getitem", [(slice(None, None, 0),)], {}, [(B, 3)], "slice step must be a nonzero int", "index"),
     ("Upsample", [], {}, [(B, 3, 8, 8)], "Upsample needs exactly one of size and scale_factor", "scale_factor"),
     ("Upsample", [], dict(scale_factor=2, mode="bilinear"), [(B, 3, 8)], "mode 'bilinear' expects a 4-D input",
      "mode"),
@@ -586,7 +586,7 @@ ERROR_CASES = [
     ("mix", [], {}, [(B, T, 2), (B, T, 64), (B, T, 32)], "mix: expert 1 output float32[B, T, 32] differs", "experts"),
     ("Dropout", [1.5], {}, [(B, 3)], "dropout probability has to be between 0 and 1, got 1.5", "p"),
     ("Parameter", [(1, 0)], {}, [], "Parameter: sizes must be positive, got 0 in [1, 0]", "shape"),
-    ("arange", [0], {}, [], "arange: end must be positive", "end"),
+    ("arange", [0], {}, [], "arange(0, 0, 1) is empty", "end"),
 ]
 
 
@@ -853,7 +853,7 @@ def _torch_function(torch, op: str, attrs: dict, xs: list):
         "clone": lambda: xs[0].clone(),
         "to": lambda: xs[0].to(getattr(torch, attrs["dtype"])),
         "const": lambda: torch.tensor(attrs["value"], dtype=getattr(torch, attrs["dtype"])),
-        "arange": lambda: torch.arange(attrs["end"], dtype=getattr(torch, attrs["dtype"])),
+        "arange": lambda: torch.arange(attrs["start"], attrs["end"], attrs["step"], dtype=getattr(torch, attrs["dtype"])),
         "zeros": lambda: torch.zeros(attrs["size"], dtype=getattr(torch, attrs["dtype"])),
         "ones": lambda: torch.ones(attrs["size"], dtype=getattr(torch, attrs["dtype"])),
         "rearrange": lambda: _REARRANGE[attrs["pattern"]](xs[0], attrs["axes"]),

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import archlang
 from archlang.api import export_onnx, load_weights
+from archlang.cli import ops as ops_command
 from archlang.cli.lsp import add_lsp_parser
 from archlang.errors import ArchError
 from archlang.errors.render import render_error
@@ -383,6 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--list", action="store_true", help="print the blocks, models and spaces each file defines")
     check.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     check.set_defaults(run=cmd_check)
+    ops_command.add_parser(sub)
 
     fmt = sub.add_parser("fmt", help="format .arch files canonically (keeps comments)",
                          description="Rewrite .arch files in the canonical style, keeping comments. Idempotent.")

@@ -1,4 +1,5 @@
-"""Expression evaluation during elaboration: constants, symbolic sizes and tensor arithmetic.
+"""Expression evaluation during elaboration: constants, symbolic sizes and tensor arithmetic
+(operators, comparisons and indexing on tensors emit ops).
 
 ``Evaluator`` is the half of a block-body elaborator that turns AST expressions into values
 (archlang.elaborate.values).  Arithmetic on tensors adds op nodes through ``self.emit_op`` (provided by
@@ -59,6 +60,8 @@ _COMPARE = {
     "<=": lambda a, b: a <= b,
     ">=": lambda a, b: a >= b,
 }
+_TENSOR_COMPARE = {"==": "eq", "!=": "not_equal", "<": "less", "<=": "less_equal", ">": "greater",
+                   ">=": "greater_equal"}
 
 
 
@@ -174,7 +177,9 @@ class Evaluator:
                     "a symbolic size cannot be used as a tensor value; use a constant", side.span
                 )
             raise ArchTypeError(f"cannot combine a tensor with {describe(value)}", side.span)
-        return self.emit_op("const", [], {"value": value}, side.span)
+        # a Python int keeps an integer tensor integer (idx + 1), as torch does; floats are float32
+        dtype = "int64" if isinstance(value, int) else "float32"
+        return self.emit_op("const", [], {"value": value, "dtype": dtype}, side.span)
 
     def _constant_binary(self, expr: ast.Binary, left, right):
         op = expr.op
@@ -258,14 +263,25 @@ class Evaluator:
     # ---- comparisons --------------------------------------------------------------------
     def eval_Compare(self, expr: ast.Compare):
         left = self.eval(expr.left)
-        for op, right_expr in zip(expr.ops, expr.rights):
+        for i, (op, right_expr) in enumerate(zip(expr.ops, expr.rights)):
             right = self.eval(right_expr)
             if isinstance(left, Poison) or isinstance(right, Poison):
                 raise _Poisoned()
+            if (isinstance(left, TensorVal) or isinstance(right, TensorVal)) and op in _TENSOR_COMPARE:
+                return self._tensor_compare(expr, i, op, left, right)
             if not self._compare(op, left, right, expr):
                 return False
             left = right
         return True
+
+    def _tensor_compare(self, expr: ast.Compare, i: int, op: str, left, right):
+        """``a < b`` on tensors: an elementwise comparison giving a bool tensor."""
+        if len(expr.ops) > 1:
+            raise ArchTypeError("tensor comparisons cannot be chained; combine them with logical_and(a, b)",
+                                expr.span)
+        sides = (expr.left, expr.rights[i])
+        operands = [self._as_tensor(v, expr, side) for v, side in zip((left, right), sides)]
+        return self.emit_op(_TENSOR_COMPARE[op], operands, {}, expr.span)
 
     def _compare(self, op, left, right, expr) -> bool:
         if op in ("in", "not in"):
@@ -302,11 +318,40 @@ class Evaluator:
             return value
         if isinstance(value, TensorVal):
             index = tuple(self.eval(item) for item in expr.items)
+            if any(isinstance(e, Poison) for e in index):
+                return POISON
+            if any(isinstance(e, TensorVal) for e in index):
+                return self._tensor_index(value, index, expr)
             return self.emit_op("getitem", [value], {"index": index}, expr.span)
         if len(expr.items) != 1:
             raise ArchTypeError(f"{describe(value)} takes one index", expr.span)
         index = self.eval(expr.items[0])
         return self.index(value, index, expr)
+
+    def _tensor_index(self, x: TensorVal, index: tuple, expr: ast.Subscript):
+        """``x[..., idx, ...]`` with one integer tensor: the basic index with a full slice in its
+        place, then ``index_tensor`` along the axis that slice left."""
+        where = [i for i, e in enumerate(index) if isinstance(e, TensorVal)]
+        if len(where) > 1:
+            raise ArchTypeError("an index can hold one tensor; index one axis at a time, or use gather", expr.span)
+        at = where[0]
+        if any(isinstance(e, int) or isinstance(e, dims.Expr) for e in index):
+            raise ArchTypeError("an integer next to a tensor index moves axes in PyTorch; index in two steps, "
+                                "x[i][idx]", expr.items[at].span)
+        basic = index[:at] + (slice(None),) + index[at + 1:]
+        axis = self._axis_after(basic, at, x.type.rank)
+        if not all(e is Ellipsis or e == slice(None) for e in basic):  # more than the identity
+            x = self.emit_op("getitem", [x], {"index": basic}, expr.span)
+        return self.emit_op("index_tensor", [x, index[at]], {"dim": axis}, expr.span)
+
+    @staticmethod
+    def _axis_after(index: tuple, at: int, rank: int) -> int:
+        """The output axis that the item at position ``at`` of a basic index becomes."""
+        consumed = sum(1 for e in index if e is not None and e is not Ellipsis)
+        axis = 0
+        for e in index[:at]:
+            axis += max(rank - consumed, 0) if e is Ellipsis else 1
+        return axis
 
     def index(self, value, index, expr):
         if isinstance(value, MemberRef):

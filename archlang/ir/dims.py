@@ -24,7 +24,7 @@ from typing import NamedTuple, Sequence, Union
 __all__ = [
     "Dim", "Expr", "Verdict", "sym", "select", "dmax", "dmin", "simplify", "is_const",
     "to_str", "free_symbols", "symbols", "subs", "evaluate", "exact_div", "prove_equal",
-    "prove_positive", "bounds",
+    "prove_positive", "bounds", "evaluate_from", "factor_str",
 ]
 
 _INF = math.inf
@@ -923,6 +923,12 @@ def to_str(d: Dim) -> str:
     return str(d)
 
 
+def factor_str(d: Dim) -> str:
+    """d as a factor of a product written with ×: bare when it is a name, a call or a
+    non-negative int, else in parentheses (``B×96×((H + 1)//2 - 3)``)."""
+    return _operand_text(d)
+
+
 def symbols(d: Dim) -> dict[str, tuple[int, ...] | None]:
     """Every symbol in d, name -> domain (None for a free symbol)."""
     acc: dict = {}
@@ -971,6 +977,103 @@ def evaluate(d: Dim, env: dict[str, int]) -> int:
             c *= a.value(env)
         total += c
     return total
+
+
+def evaluate_from(d: Dim, available, read, pick=None):
+    """d computed from values already at hand, in any arithmetic domain.
+
+    Backends compute a symbolic size at run time from the dimensions of tensors they have
+    already computed.  ``available`` holds the expressions such dimensions have (a set, or a
+    dict's keys); ``read(e)`` gives the value of one of them: an int, or any object with
+    ``+ - * // %`` (an in-graph integer, a traced size).  The expression, or any part of it,
+    that is available is read; a symbol that is not is solved from an available ``a*S + c``;
+    a floor ``(p + a*s)//(a*q)`` is computed from an available ``p//a`` as ``(p//a + s)//q``
+    (canonical forms merge nested floors, so ``((H + 1)//2 + 1)//2`` is stored as
+    ``(H + 3)//4``); ``max``/``min`` go through ``pick(name, values)`` (Python's by default).
+    KeyError names the first symbol or part that nothing available determines.
+    """
+    return _FromAvailable(available, read, pick).dim(d)
+
+
+class _FromAvailable:
+    def __init__(self, available, read, pick) -> None:
+        self.available, self.read = available, read
+        self.pick = pick or (lambda name, values: max(values) if name == "max" else min(values))
+
+    def dim(self, d):
+        if type(d) is int:
+            return d
+        if d in self.available:
+            return self.read(d)
+        total = 0
+        for m, c in d._terms:
+            product = abs(c)
+            for a in m:
+                product = product * self.atom(a)
+            total = total + product if c > 0 else total - product
+        return total
+
+    def atom(self, a: _Atom):
+        e = a.as_expr()
+        if e in self.available:
+            return self.read(e)
+        if type(a) is _Sym:
+            return self.solve(a)
+        if type(a) is _FloorDiv:
+            via = self.floor_via_available(a)
+            return via if via is not None else self.dim(a.num) // self.dim(a.den)
+        if type(a) is _Mod:
+            return self.dim(a.num) % self.dim(a.den)
+        if isinstance(a, _MinMax):
+            return self.pick(a.NAME, [self.dim(x) for x in a.args])
+        index = self.dim(a.index)  # a _Select: only a decided choice picks an option
+        if type(index) is not int:
+            raise KeyError(to_str(e))
+        return self.dim(a.options[index])
+
+    def solve(self, s: _Sym):
+        """S from an available ``a*S + c`` (a block input of size T + 1 gives T)."""
+        for src in self.available:
+            linear = _linear_in(src)
+            if linear is not None and linear[0] == s:
+                _, a, c = linear
+                value = self.read(src)
+                value = value - c if c else value
+                return value // a if a != 1 else value
+        raise KeyError(s.name)
+
+    def floor_via_available(self, a: _FloorDiv):
+        if type(a.den) is not int:
+            return None
+        for src in self.available:
+            inner = _lone_atom(src)
+            if type(inner) is not _FloorDiv or type(inner.den) is not int or inner.den < 2 or a.den % inner.den:
+                continue
+            rest = _add(a.num, _neg(inner.num))
+            if _content(rest) % inner.den:
+                continue
+            try:
+                shift = self.dim(_divide_coefs(rest, inner.den))
+            except KeyError:
+                continue
+            value = self.read(src) + shift if not (type(shift) is int and shift == 0) else self.read(src)
+            q = a.den // inner.den
+            return value // q if q != 1 else value
+        return None
+
+
+def _linear_in(d) -> tuple | None:
+    """(symbol atom, a, c) when d is exactly ``a*S + c`` with a >= 1, else None."""
+    if type(d) is not Expr or len(d._terms) > 2:
+        return None
+    c = _const_of(d)
+    terms = [(m, k) for m, k in d._terms if m]
+    if len(terms) != 1:
+        return None
+    (m, a), = terms
+    if len(m) != 1 or type(m[0]) is not _Sym or a < 1:
+        return None
+    return m[0], a, c
 
 
 def exact_div(a: Dim, b: Dim) -> Dim | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from archlang.ops import (
     activation,
     attention,
+    compare,
     conv,
     elementwise,
     indexing,
@@ -19,21 +20,23 @@ from archlang.ops import (
     linalg,
     linear,
     misc,
+    movement,
     norm,
     pool,
     rearrange,
     reduce,
     resample,
+    select,
     special,
     tensor,
 )
 from archlang.ops._spec import REQUIRED, Attr, OpSpec
 
-__all__ = ["REGISTRY", "get", "OpSpec", "Attr", "REQUIRED"]
+__all__ = ["REGISTRY", "FAMILIES", "get", "OpSpec", "Attr", "REQUIRED"]
 
 _FAMILIES = (
-    conv, linear, norm, activation, pool, resample, tensor, join, indexing, rearrange, reduce,
-    elementwise, linalg, attention, special, misc,
+    conv, linear, norm, activation, pool, resample, tensor, join, indexing, select, movement, rearrange, reduce,
+    elementwise, compare, linalg, attention, special, misc,
 )
 
 
@@ -47,6 +50,9 @@ def _gather() -> dict[str, OpSpec]:
 
 
 REGISTRY: dict[str, OpSpec] = _gather()
+
+# (title, ops) of each family, in registry order: the chapters of the op reference
+FAMILIES: tuple[tuple[str, tuple[OpSpec, ...]], ...] = tuple((f.TITLE, tuple(f.OPS)) for f in _FAMILIES)
 
 
 def get(name: str) -> OpSpec | None:

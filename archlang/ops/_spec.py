@@ -56,7 +56,12 @@ class OpSpec:
     (None for an absent optional one) followed by the variadic tensors.  ``spatial`` is the
     length that ``ints``/``sizes``/``floats`` attributes are normalised to, when the op knows
     it.  ``extra_kwargs`` names the attribute that collects undeclared int keyword arguments
-    (rearrange's axis sizes).
+    (rearrange's axis sizes).  ``canonical(attrs)`` rewrites bound attributes into the one form
+    backends read (``arange(T)`` binds ``start=T`` and becomes ``start=0, end=T``).
+
+    ``doc`` says what the op is (its PyTorch counterpart); ``shape_rule`` and ``macs_rule`` say
+    in words how its output type and its multiply-accumulates follow from its inputs.  The op
+    reference (``docs/ops.md``, ``archlang ops``) is generated from these three.
     """
 
     name: str
@@ -69,6 +74,9 @@ class OpSpec:
     doc: str = ""
     spatial: int | None = None
     extra_kwargs: str | None = None
+    shape_rule: str = ""
+    macs_rule: str = ""
+    canonical: Callable | None = None
 
     def __post_init__(self) -> None:
         assert self.kind in ("layer", "function"), self.kind
@@ -104,7 +112,7 @@ class OpSpec:
                 bound[a.name] = normalise_default(self, a)
         if self.extra_kwargs is not None:
             bound[self.extra_kwargs] = {k: _check_extra(self, k, v) for k, v in given.items()}
-        return bound
+        return self.canonical(bound) if self.canonical is not None else bound
 
     def _match(self, args: list, kwargs: dict) -> dict:
         positional = [a.name for a in self.attrs if not a.kw_only]

@@ -9,6 +9,8 @@ from __future__ import annotations
 from archlang.ops._shape import axis, is_float, require_float, tensor
 from archlang.ops._spec import Attr, OpSpec
 
+TITLE = "Activations"  # of this family in the op reference (docs/ops.md)
+
 _INPLACE = Attr("inplace", "bool", False)
 _DIM = Attr("dim", "int", -1)
 _GELU_APPROX = Attr("approximate", "str", "none", choices=("none", "tanh"))
@@ -48,12 +50,22 @@ def _activation_infer(op: str, rule: str):
     return infer
 
 
+_SHAPE_RULES = {
+    "any": "the shape and dtype of x",
+    "float": "the shape and dtype of x, which must be floating-point",
+    "to_float": "the shape of x; float32 for an integer x, else its dtype",
+}
+_MACS = "0 (elementwise ops are not counted, as in torchvision's figures)"
+
+
 def _make(layer: str, function: str, attrs: tuple, rule: str) -> list[OpSpec]:
     # the layer and its functional twin share attributes (torch.nn.ReLU(inplace) / F.relu(x, inplace))
+    shape = _SHAPE_RULES[rule] + ("; dim must be an axis of x" if any(a.name == "dim" for a in attrs) else "")
     return [
-        OpSpec(layer, "layer", attrs, ("x",), _activation_infer(layer, rule), doc=f"torch.nn.{layer}"),
+        OpSpec(layer, "layer", attrs, ("x",), _activation_infer(layer, rule), doc=f"torch.nn.{layer}",
+               shape_rule=shape, macs_rule=_MACS),
         OpSpec(function, "function", attrs, ("x",), _activation_infer(function, rule),
-               doc=f"torch.nn.functional.{function}"),
+               doc=f"torch.nn.functional.{function}", shape_rule=shape, macs_rule=_MACS),
     ]
 
 

@@ -26,6 +26,8 @@ from archlang.ops._shape import (
 )
 from archlang.ops._spec import Attr, OpSpec
 
+TITLE = "Attention"  # of this family in the op reference (docs/ops.md)
+
 # --------------------------------------------------------------------------- sdpa
 
 
@@ -170,7 +172,16 @@ _SDPA_ATTRS = (
 
 OPS = [
     OpSpec("scaled_dot_product_attention", "function", _SDPA_ATTRS, ("query", "key", "value", "attn_mask?"),
-           _sdpa_infer, macs=_sdpa_macs, doc="torch.nn.functional.scaled_dot_product_attention"),
+           _sdpa_infer, macs=_sdpa_macs, doc="torch.nn.functional.scaled_dot_product_attention",
+           shape_rule="query [..., L, E], key [..., S, E], value [..., S, Ev] (batch dims broadcast; with enable_gqa "
+                      "the query heads a multiple of the key heads); out: [..., L, Ev]; attn_mask broadcasts to "
+                      "[..., L, S]",
+           macs_rule="batch × L × S × (E + Ev): QKᵀ and the weighted sum of values"),
     OpSpec("MultiheadAttention", "layer", _MHA_ATTRS, ("query", "key", "value", "key_padding_mask?", "attn_mask?"),
-           _mha_infer, _mha_params, _mha_macs, doc="torch.nn.MultiheadAttention (batch_first defaults to True)"),
+           _mha_infer, _mha_params, _mha_macs, doc="torch.nn.MultiheadAttention (batch_first defaults to True; "
+                                                   "returns the attention output only)",
+           shape_rule="query [N, L, E] (E = embed_dim, divisible by num_heads), key [N, S, kdim], value [N, S, vdim] "
+                      "(unbatched: without N; batch_first=false: L/S first); out: the query's shape",
+           macs_rule="the four projections (N·L·E² for q and out, N·S·E·(kdim + vdim) for k and v) plus "
+                     "N·L·S'·2E for attention, S' counting the bias_kv and zero_attn positions"),
 ]

@@ -24,6 +24,8 @@ from archlang.ops._shape import (
 )
 from archlang.ops._spec import Attr, OpSpec
 
+TITLE = "Convolution"  # of this family in the op reference (docs/ops.md)
+
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 LAYOUTS = {1: "([N,] C, L)", 2: "([N,] C, H, W)", 3: "([N,] C, D, H, W)"}
 
@@ -175,13 +177,24 @@ def _transpose_macs(a: dict, inputs: list, output):
     return numel(inputs[0].shape) * per_input
 
 
+_CONV_SHAPE = ("x is {layout}; out: C = out_channels, each spatial size floor((size + 2·padding − dilation·(kernel − 1) "
+               "− 1) / stride) + 1 (padding=\"same\": unchanged, stride 1 only; \"valid\": 0); in_channels and "
+               "out_channels divisible by groups")
+_TRANSPOSE_SHAPE = ("x is {layout}; out: C = out_channels, each spatial size (size − 1)·stride − 2·padding + "
+                    "dilation·(kernel − 1) + output_padding + 1")
+_CONV_MACS = "output elements × in_channels/groups × kernel volume"
+_TRANSPOSE_MACS = "input elements × out_channels/groups × kernel volume"
+
+
 def _make(n: int) -> list[OpSpec]:
     conv, tconv = f"Conv{n}d", f"ConvTranspose{n}d"
     return [
         OpSpec(conv, "layer", _conv_attrs(), ("x",), _conv_infer(conv, n), _conv_params(conv, False),
-               _conv_macs, doc=f"torch.nn.{conv}", spatial=n),
+               _conv_macs, doc=f"torch.nn.{conv}", spatial=n, shape_rule=_CONV_SHAPE.format(layout=LAYOUTS[n]),
+               macs_rule=_CONV_MACS),
         OpSpec(tconv, "layer", _transpose_attrs(), ("x",), _transpose_infer(tconv, n),
-               _conv_params(tconv, True), _transpose_macs, doc=f"torch.nn.{tconv}", spatial=n),
+               _conv_params(tconv, True), _transpose_macs, doc=f"torch.nn.{tconv}", spatial=n,
+               shape_rule=_TRANSPOSE_SHAPE.format(layout=LAYOUTS[n]), macs_rule=_TRANSPOSE_MACS),
     ]
 
 

@@ -13,6 +13,8 @@ from archlang.ir.types import TensorType
 from archlang.ops._shape import broadcast, is_float, result_dtype, shape_of, tensor
 from archlang.ops._spec import Attr, OpSpec
 
+TITLE = "Elementwise"  # of this family in the op reference (docs/ops.md)
+
 _ALPHA = Attr("alpha", "number", 1, kw_only=True)
 _ROUNDING = Attr("rounding_mode", "str?", None, choices=("trunc", "floor"), kw_only=True)
 
@@ -55,8 +57,23 @@ def _unary_infer(op: str):
     return infer
 
 
+_MACS = "0 (elementwise ops are not counted, as in torchvision's figures)"
+_BINARY_SHAPE = "the broadcast shape of a and b (either may be a number); dtype: torch's promotion"
+_SHAPES = {
+    "div": _BINARY_SHAPE + "; true division of integers gives float32",
+    "where": "the broadcast shape of condition, a and b; dtype: the promotion of a and b",
+    **{op: "the shape of x; float32 for an integer x, else its dtype" for op in _TO_FLOAT},
+    **{op: "the shape and dtype of x" for op in _KEEP},
+}
+_DOCS = {"add": "torch.add: a + alpha·b (written a + b)", "sub": "torch.sub: a − alpha·b (written a - b)",
+         "mul": "torch.mul (written a * b)", "div": "torch.div (written a / b)", "pow": "torch.pow (written a ** b)",
+         "neg": "torch.neg (written -x)"}
+
 OPS = (
-    [OpSpec(op, "function", attrs, ("a", "b"), _binary_infer(op), doc=f"torch.{op}") for op, attrs in _BINARY.items()]
-    + [OpSpec("where", "function", (), ("condition", "a", "b"), _where_infer, doc="torch.where")]
-    + [OpSpec(op, "function", (), ("x",), _unary_infer(op), doc=f"torch.{op}") for op in _TO_FLOAT + _KEEP]
+    [OpSpec(op, "function", attrs, ("a", "b"), _binary_infer(op), doc=_DOCS.get(op, f"torch.{op}"),
+            shape_rule=_SHAPES.get(op, _BINARY_SHAPE), macs_rule=_MACS) for op, attrs in _BINARY.items()]
+    + [OpSpec("where", "function", (), ("condition", "a", "b"), _where_infer,
+              doc="torch.where: a where condition is true, else b", shape_rule=_SHAPES["where"], macs_rule=_MACS)]
+    + [OpSpec(op, "function", (), ("x",), _unary_infer(op), doc=_DOCS.get(op, f"torch.{op}"), shape_rule=_SHAPES[op],
+              macs_rule=_MACS) for op in _TO_FLOAT + _KEEP]
 )

@@ -1,4 +1,5 @@
-"""Basic indexing ``x[index]``: ints (drop a dim), slices, None (new dim) and one Ellipsis.
+"""Basic indexing ``x[index]``: ints (drop a dim), slices (negative steps too), None (new dim)
+and one Ellipsis.  (An integer tensor in the index is ``index_tensor``, in ``select``.)
 
 Slice lengths on symbolic sizes are exact when the bounds are provable from the sizes
 being >= 1 (``x[..., :T]`` on a dim of size T is T); otherwise they stay as min/max terms.
@@ -11,6 +12,8 @@ from __future__ import annotations
 from archlang.ir import dims
 from archlang.ops._shape import fail, tensor
 from archlang.ops._spec import Attr, OpSpec
+
+TITLE = "Indexing"  # of this family in the op reference (docs/ops.md)
 
 
 def _consumes(e) -> bool:
@@ -58,15 +61,37 @@ def _check_index(x, d: int, size, i) -> None:
 
 
 def slice_length(n, s: slice):
-    """len(range(n)[s]) for a possibly symbolic size n."""
+    """len(range(n)[s]) for a possibly symbolic size n; the step is a nonzero int."""
     step = 1 if s.step is None else s.step
-    if type(step) is not int or step < 1:
-        fail(f"getitem: slice step must be a positive int, got {dims.to_str(step)}", "index")
+    if type(step) is not int or step == 0:
+        fail(f"getitem: slice step must be a nonzero int, got {dims.to_str(step)}", "index")
     if all(type(v) is int for v in (n, s.start, s.stop) if v is not None):
         return len(range(*slice(s.start, s.stop, step).indices(n)))
-    start = 0 if s.start is None else _clamp(_from_end(n, s.start), n)
-    stop = n if s.stop is None else _clamp(_from_end(n, s.stop), n)
+    if step < 0:
+        return _reversed_length(n, s, -step)
+    if type(s.start) is int and s.start < 0 and s.stop is None:  # the last k: min(k, n), stepped
+        return (_clamp(-s.start, n) + step - 1) // step
+    start = 0 if s.start is None else _clamp_low(_clamp(_from_end(n, s.start), n), 0)
+    stop = n if s.stop is None else _clamp_low(_clamp(_from_end(n, s.stop), n), 0)
     return _at_least_zero((stop - start + step - 1) // step)
+
+
+def _reversed_length(n, s: slice, step: int):
+    """A negative step walks down from start (default: the last element) to just above stop
+    (default: past the first), both clamped to [-1, n - 1] as Python does."""
+    start = n - 1 if s.start is None else _clamp_low(_clamp(_from_end(n, s.start), n - 1), -1)
+    stop = -1 if s.stop is None else _clamp_low(_clamp(_from_end(n, s.stop), n - 1), -1)
+    return _at_least_zero((start - stop + step - 1) // step)
+
+
+def _clamp_low(v, low: int):
+    """max(v, low), resolved when provable for sizes >= 1."""
+    lo, hi = dims.bounds(v - low)
+    if lo >= 0:
+        return v
+    if hi <= 0:
+        return low
+    return dims.dmax(v, low)
 
 
 def _from_end(n, v):
@@ -93,5 +118,9 @@ def _at_least_zero(v):
 
 
 OPS = [
-    OpSpec("getitem", "function", (Attr("index", "index"),), ("x",), _getitem_infer, doc="torch.Tensor.__getitem__"),
+    OpSpec("getitem", "function", (Attr("index", "index"),), ("x",), _getitem_infer,
+           doc="torch.Tensor.__getitem__: written x[…] with ints, slices (any nonzero step), none and ...",
+           shape_rule="an int drops its dim, a slice keeps len(range(size)[slice]) (exact on symbolic sizes, with "
+                      "min/max where the bounds may clamp), none inserts a 1, ... stands for the dims not indexed",
+           macs_rule="0 (data movement)"),
 ]

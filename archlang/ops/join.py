@@ -14,6 +14,8 @@ from archlang.ir import dims
 from archlang.ops._shape import axis, expect_equal, fail, result_dtype, shape_str, tensor, unequal_reason
 from archlang.ops._spec import Attr, OpSpec
 
+TITLE = "Join and split"  # of this family in the op reference (docs/ops.md)
+
 
 def _same_except(op: str, tensors: list, skip: int | None) -> None:
     """Every tensor matches the first in rank and in every dim but ``skip``."""
@@ -125,14 +127,27 @@ def _item_infer(a: dict, inputs: list):
     return values[i]
 
 
+_MOVES = "0 (data movement)"
+_PIECES = "a tuple of pieces of x along dim (unpack them: a, b = …); the count must be known"
+
 OPS = [
-    OpSpec("cat", "function", (Attr("dim", "int", 0),), ("*tensors",), _cat_infer, doc="torch.cat"),
-    OpSpec("stack", "function", (Attr("dim", "int", 0),), ("*tensors",), _stack_infer, doc="torch.stack"),
+    OpSpec("cat", "function", (Attr("dim", "int", 0),), ("*tensors",), _cat_infer, doc="torch.cat",
+           shape_rule="the tensors' common shape with dim summed; every other dim equal; dtypes promoted",
+           macs_rule=_MOVES),
+    OpSpec("stack", "function", (Attr("dim", "int", 0),), ("*tensors",), _stack_infer, doc="torch.stack",
+           shape_rule="the tensors' common shape with a new dim of their count at dim", macs_rule=_MOVES),
     OpSpec("split", "function", (Attr("split_size_or_sections", "int|dims"), Attr("dim", "int", 0)), ("x",),
-           _split_infer, doc="torch.split"),
+           _split_infer, doc="torch.split",
+           shape_rule=_PIECES + ": pieces of size split_size_or_sections (the last may be shorter), or the sections "
+                                "given, which must add up to the size",
+           macs_rule=_MOVES),
     OpSpec("chunk", "function", (Attr("chunks", "int"), Attr("dim", "int", 0)), ("x",), _chunk_infer,
-           doc="torch.chunk"),
-    OpSpec("unbind", "function", (Attr("dim", "int", 0),), ("x",), _unbind_infer, doc="torch.unbind"),
+           doc="torch.chunk", shape_rule=_PIECES + ": chunks pieces of ceil(size / chunks) (a symbolic size must "
+                                                   "divide evenly)", macs_rule=_MOVES),
+    OpSpec("unbind", "function", (Attr("dim", "int", 0),), ("x",), _unbind_infer, doc="torch.unbind",
+           shape_rule=_PIECES + ": one tensor without dim per index of dim, whose size must be a number",
+           macs_rule=_MOVES),
     OpSpec("item", "function", (Attr("index", "int"),), ("x",), _item_infer,
-           doc="the index-th tensor of a tuple-valued result (what unpacking `a, b = split(...)` emits)"),
+           doc="the index-th tensor of a tuple-valued result (what unpacking `a, b = split(...)` emits)",
+           shape_rule="the index-th tensor of the tuple x", macs_rule="0"),
 ]

@@ -17,6 +17,8 @@ from archlang.ir import dims
 from archlang.ops._shape import broadcast, expect_equal, fail, numel, result_dtype, tensor, unequal_reason
 from archlang.ops._spec import Attr, OpSpec
 
+TITLE = "Products"  # of this family in the op reference (docs/ops.md)
+
 # --------------------------------------------------------------------------- matmul
 
 
@@ -143,10 +145,21 @@ def _einsum_macs(a: dict, inputs: list, output):
     return total
 
 
+_MATMUL_SHAPE = ("[..., n, k] × [..., k, m] → [..., n, m] with the batch dims broadcast; a 1-D operand is a row "
+                 "(first) or a column (second) vector whose dim is dropped from the result")
+_MATMUL_MACS = "batch × n × k × m"
+
 OPS = [
-    OpSpec("matmul", "function", (), ("a", "b"), _matmul_infer("matmul"), macs=_matmul_macs, doc="torch.matmul"),
-    OpSpec("mm", "function", (), ("a", "b"), _matmul_infer("mm", (2, 2)), macs=_matmul_macs, doc="torch.mm"),
-    OpSpec("bmm", "function", (), ("a", "b"), _matmul_infer("bmm", (3, 3)), macs=_matmul_macs, doc="torch.bmm"),
+    OpSpec("matmul", "function", (), ("a", "b"), _matmul_infer("matmul"), macs=_matmul_macs,
+           doc="torch.matmul (written a @ b)", shape_rule=_MATMUL_SHAPE, macs_rule=_MATMUL_MACS),
+    OpSpec("mm", "function", (), ("a", "b"), _matmul_infer("mm", (2, 2)), macs=_matmul_macs, doc="torch.mm",
+           shape_rule="[n, k] × [k, m] → [n, m]", macs_rule=_MATMUL_MACS),
+    OpSpec("bmm", "function", (), ("a", "b"), _matmul_infer("bmm", (3, 3)), macs=_matmul_macs, doc="torch.bmm",
+           shape_rule="[b, n, k] × [b, k, m] → [b, n, m]", macs_rule=_MATMUL_MACS),
     OpSpec("einsum", "function", (Attr("equation", "str"),), ("*operands",), _einsum_infer, macs=_einsum_macs,
-           doc="torch.einsum"),
+           doc="torch.einsum: einsum(\"bij,bjk->bik\", [a, b])",
+           shape_rule="the output subscripts' sizes (implicit output: ... then the labels used once, "
+                      "alphabetically); a label has one size everywhere (1 broadcasts), ... broadcasts",
+           macs_rule="the pairwise products left to right, after summing out labels no later operand or the "
+                     "output needs; a product that contracts nothing is elementwise (0)"),
 ]

@@ -10,6 +10,8 @@ from archlang.ir.types import ParamSpec
 from archlang.ops._shape import check_min_rank, expect_equal, fail, numel, require_float, tensor
 from archlang.ops._spec import Attr, OpSpec
 
+TITLE = "Dense"  # of this family in the op reference (docs/ops.md)
+
 
 def _linear_infer(a: dict, inputs: list):
     x = inputs[0]
@@ -59,6 +61,8 @@ OPS = [
         "Linear", "layer",
         (Attr("in_features", "int"), Attr("out_features", "int"), Attr("bias", "bool", True)),
         ("x",), _linear_infer, _linear_params, _linear_macs, doc="torch.nn.Linear",
+        shape_rule="x is [..., in_features] (float); out: [..., out_features]",
+        macs_rule="output elements × in_features",
     ),
     OpSpec(
         "Embedding", "layer",
@@ -69,5 +73,7 @@ OPS = [
             Attr("sparse", "bool", False),
         ),
         ("x",), _embedding_infer, _embedding_params, doc="torch.nn.Embedding",
+        shape_rule="x is an integer tensor of any shape; out: float32[*x.shape, embedding_dim]",
+        macs_rule="0 (a lookup)",
     ),
 ]

@@ -20,6 +20,10 @@ from archlang.ops._shape import (
 )
 from archlang.ops._spec import Attr, OpSpec
 
+TITLE = "Normalization"  # of this family in the op reference (docs/ops.md)
+
+_NORM_MACS = "0 (normalisations are not counted, as in torchvision's figures)"
+_TRAILING = "x (float) ends in normalized_shape; out: the same"
 _BN_RANKS = {1: ((2, 3), "(N, C) or (N, C, L)"), 2: ((4,), "(N, C, H, W)"), 3: ((5,), "(N, C, D, H, W)")}
 
 
@@ -60,7 +64,9 @@ def _batchnorm(n: int) -> OpSpec:
         Attr("num_features", "int"), Attr("eps", "float", 1e-5), Attr("momentum", "float?", 0.1),
         Attr("affine", "bool", True), Attr("track_running_stats", "bool", True),
     )
-    return OpSpec(op, "layer", attrs, ("x",), _batchnorm_infer(op, n), _batchnorm_params, doc=f"torch.nn.{op}")
+    return OpSpec(op, "layer", attrs, ("x",), _batchnorm_infer(op, n), _batchnorm_params, doc=f"torch.nn.{op}",
+                  shape_rule=f"x is {_BN_RANKS[n][1]} (float) with C = num_features; out: the same",
+                  macs_rule=_NORM_MACS)
 
 
 def _trailing_infer(op: str):
@@ -127,15 +133,19 @@ OPS = [
             Attr("elementwise_affine", "bool", True), Attr("bias", "bool", True),
         ),
         ("x",), _trailing_infer("LayerNorm"), _layernorm_params, doc="torch.nn.LayerNorm",
+        shape_rule=_TRAILING, macs_rule=_NORM_MACS,
     ),
     OpSpec(
         "RMSNorm", "layer",
         (Attr("normalized_shape", "ints"), Attr("eps", "float?", None), Attr("elementwise_affine", "bool", True)),
         ("x",), _trailing_infer("RMSNorm"), _rmsnorm_params, doc="torch.nn.RMSNorm",
+        shape_rule=_TRAILING, macs_rule=_NORM_MACS,
     ),
     OpSpec(
         "GroupNorm", "layer",
         (Attr("num_groups", "int"), Attr("num_channels", "int"), Attr("eps", "float", 1e-5), Attr("affine", "bool", True)),
         ("x",), _groupnorm_infer, _groupnorm_params, doc="torch.nn.GroupNorm",
+        shape_rule="x is (N, C, …) (float) with C = num_channels, divisible by num_groups; out: the same",
+        macs_rule=_NORM_MACS,
     ),
 ]

@@ -13,6 +13,8 @@ from archlang.ir import dims
 from archlang.ops._shape import check_positive, check_rank, fail, require_float, tensor
 from archlang.ops._spec import Attr, OpSpec
 
+TITLE = "Pooling"  # of this family in the op reference (docs/ops.md)
+
 _LAYOUTS = {1: "([N,] C, L)", 2: "([N,] C, H, W)", 3: "([N,] C, D, H, W)"}
 
 _K = Attr("kernel_size", "ints")
@@ -88,15 +90,29 @@ def _avg_attrs(n: int) -> tuple:
     return base if n == 1 else base + (_DIVISOR,)
 
 
+_WINDOW_SHAPE = ("x is {layout} (float); each spatial size floor((size + 2·padding − dilation·(kernel − 1) − 1) / "
+                 "stride) + 1 (stride defaults to the kernel; ceil_mode rounds up, the last window starting inside "
+                 "the input); padding at most kernel // 2{indices}")
+_ADAPTIVE_SHAPE = "x is {layout} (float); the spatial sizes become output_size (none keeps a size){indices}"
+_WITH_INDICES = "; with return_indices, a pair (values, int64 indices)"
+_MACS = "0 (pooling is not counted, as in torchvision's figures)"
+
+
+def _torch_name(name: str) -> str:
+    return f"torch.nn.{name}" if name[0].isupper() else f"torch.nn.functional.{name}"
+
+
 def _make(n: int) -> list[OpSpec]:
     d = f"{n}d"
     window = lambda name, attrs, dil: OpSpec(  # noqa: E731
         name, "function" if name.islower() else "layer", attrs, ("x",),
-        _window_infer(name, n, dil), doc=f"torch {name}", spatial=n,
+        _window_infer(name, n, dil), doc=_torch_name(name), spatial=n, macs_rule=_MACS,
+        shape_rule=_WINDOW_SHAPE.format(layout=_LAYOUTS[n], indices=_WITH_INDICES if dil else ""),
     )
     adaptive = lambda name, attrs: OpSpec(  # noqa: E731
         name, "function" if name.islower() else "layer", attrs, ("x",),
-        _adaptive_infer(name, n), doc=f"torch {name}", spatial=n,
+        _adaptive_infer(name, n), doc=_torch_name(name), spatial=n, macs_rule=_MACS,
+        shape_rule=_ADAPTIVE_SHAPE.format(layout=_LAYOUTS[n], indices=_WITH_INDICES if "Max" in name or "max" in name else ""),
     )
     return [
         window(f"MaxPool{d}", (_K, _STRIDE, _PAD, _DIL, _INDICES, _CEIL), True),

@@ -16,6 +16,8 @@ from archlang.ir import dims
 from archlang.ops._shape import divide, expect_equal, fail, numel, tensor
 from archlang.ops._spec import Attr, OpSpec
 
+TITLE = "Rearrange"  # of this family in the op reference (docs/ops.md)
+
 ELLIPSIS = "..."
 PACKED = "(...)"  # an ellipsis inside parentheses: all its dims merged into one
 _TOKEN = re.compile(r"\s*(\.\.\.|\(|\)|[A-Za-z_][A-Za-z0-9_]*|\d+|\S)")
@@ -142,7 +144,11 @@ def _rearrange_infer(a: dict, inputs: list):
 
 OPS = [
     OpSpec("rearrange", "function", (Attr("pattern", "str"),), ("x",), _rearrange_infer,
-           doc="einops.rearrange", extra_kwargs="axes"),
+           doc="einops.rearrange: rearrange(x, \"b c h w -> b (h w) c\", h=…); axis sizes as keyword arguments",
+           extra_kwargs="axes",
+           shape_rule="the pattern's right side: a group's size is the product of its axes; an axis split on the "
+                      "left needs all but one of its sizes given (the last is solved exactly)",
+           macs_rule="0 (data movement)"),
 ]
 
 

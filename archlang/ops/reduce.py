@@ -8,6 +8,8 @@ from __future__ import annotations
 from archlang.ops._shape import axes, fail, is_float, tensor
 from archlang.ops._spec import Attr, OpSpec
 
+TITLE = "Reductions"  # of this family in the op reference (docs/ops.md)
+
 _ATTRS = (Attr("dim", "ints?", None), Attr("keepdim", "bool", False))
 
 
@@ -35,4 +37,13 @@ def _out_dtype(op: str, x) -> str:
     return x.dtype
 
 
-OPS = [OpSpec(op, "function", _ATTRS, ("x",), _reduce_infer(op), doc=f"torch.{op}") for op in ("mean", "sum", "amax", "amin")]
+_SHAPE = {
+    "mean": "x's shape without dim (all dims when none; kept as 1 with keepdim); x must be floating-point",
+    "sum": "x's shape without dim (all dims when none; kept as 1 with keepdim); integers and bools sum as int64",
+    "amax": "x's shape without dim (all dims when none; kept as 1 with keepdim)",
+    "amin": "x's shape without dim (all dims when none; kept as 1 with keepdim)",
+}
+
+OPS = [OpSpec(op, "function", _ATTRS, ("x",), _reduce_infer(op), doc=f"torch.{op}", shape_rule=_SHAPE[op],
+              macs_rule="0 (reductions are not counted, as in torchvision's figures)")
+       for op in ("mean", "sum", "amax", "amin")]

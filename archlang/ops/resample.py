@@ -16,6 +16,8 @@ from archlang.ir import dims
 from archlang.ops._shape import check_min_rank, check_positive, divide, fail, require_float, tensor
 from archlang.ops._spec import Attr, OpSpec
 
+TITLE = "Resampling"  # of this family in the op reference (docs/ops.md)
+
 MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact")
 _MODE_RANK = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5}
 
@@ -86,12 +88,21 @@ def _shuffle_infer(op: str, up: bool):
     return infer
 
 
+_RESIZE_SHAPE = ("x is (N, C, *spatial) (float; linear: 3-D, bilinear/bicubic: 4-D, trilinear: 5-D); the spatial "
+                 "sizes become size, or floor(size × scale_factor) (exact on symbolic sizes for binary fractions)")
+_NO_MACS = "0 (resampling is not counted, as in torchvision's figures)"
+
 OPS = [
-    OpSpec("Upsample", "layer", _RESIZE_ATTRS, ("x",), _resize_infer("Upsample"), doc="torch.nn.Upsample"),
+    OpSpec("Upsample", "layer", _RESIZE_ATTRS, ("x",), _resize_infer("Upsample"), doc="torch.nn.Upsample",
+           shape_rule=_RESIZE_SHAPE, macs_rule=_NO_MACS),
     OpSpec("interpolate", "function", _RESIZE_ATTRS + (Attr("antialias", "bool", False),), ("x",),
-           _resize_infer("interpolate"), doc="torch.nn.functional.interpolate"),
+           _resize_infer("interpolate"), doc="torch.nn.functional.interpolate", shape_rule=_RESIZE_SHAPE,
+           macs_rule=_NO_MACS),
     OpSpec("PixelShuffle", "layer", (Attr("upscale_factor", "int"),), ("x",), _shuffle_infer("PixelShuffle", True),
-           doc="torch.nn.PixelShuffle"),
+           doc="torch.nn.PixelShuffle", shape_rule="(…, C·r², H, W) → (…, C, H·r, W·r), r = upscale_factor",
+           macs_rule="0 (data movement)"),
     OpSpec("PixelUnshuffle", "layer", (Attr("downscale_factor", "int"),), ("x",),
-           _shuffle_infer("PixelUnshuffle", False), doc="torch.nn.PixelUnshuffle"),
+           _shuffle_infer("PixelUnshuffle", False), doc="torch.nn.PixelUnshuffle",
+           shape_rule="(…, C, H·r, W·r) → (…, C·r², H, W), r = downscale_factor; H and W divisible by r",
+           macs_rule="0 (data movement)"),
 ]

@@ -20,6 +20,8 @@ from archlang.ops._shape import (
 )
 from archlang.ops._spec import Attr, OpSpec
 
+TITLE = "State space, mixture of experts, NAS"  # of this family in the op reference (docs/ops.md)
+
 # --------------------------------------------------------------------------- selective scan
 
 
@@ -95,11 +97,18 @@ def _zero_infer(a: dict, inputs: list):
 OPS = [
     OpSpec("selective_scan", "function", (Attr("delta_softplus", "bool", False),),
            ("u", "delta", "A", "B", "C", "D?", "z?", "delta_bias?"), _scan_infer,
-           doc="Mamba selective scan: u, delta [b, d, l]; A [d, n]; B, C [b, n, l]; D [d] -> [b, d, l]"),
+           doc="Mamba's selective scan (mamba_ssm's selective_scan_fn, reference recurrence)",
+           shape_rule="u, delta, z [b, d, l]; A [d, n]; B, C [b, n, l]; D, delta_bias [d]; out: u's shape",
+           macs_rule="0 (not counted yet)"),
     OpSpec("topk_gate", "function", (Attr("k", "int"),), ("logits",), _topk_infer,
-           doc="dense MoE gates: softmax over the top-k logits, zero elsewhere"),
+           doc="dense MoE gates: softmax over the top-k logits, zero elsewhere",
+           shape_rule="the shape and dtype of logits (float); 1 <= k <= its last size", macs_rule="0 (elementwise)"),
     OpSpec("mix", "function", (), ("gates", "*experts"), _mix_infer,
-           doc="sum over e of gates[..., e:e+1] * experts[e]"),
+           doc="sum over e of gates[..., e:e+1] * experts[e]",
+           shape_rule="gates [..., E]; E expert outputs of one shape; out: gates[..., :1] broadcast with that shape",
+           macs_rule="0 (elementwise)"),
     OpSpec("Zero", "layer", (Attr("stride", "int", 1),), ("x",), _zero_infer,
-           doc="NAS 'none' op: zeros with stride-reduced spatial size"),
+           doc="NAS 'none' op: zeros with stride-reduced spatial size",
+           shape_rule="x's shape; with stride s, each spatial size ceil(size / s) (as DARTS' x[:, :, ::s, ::s])",
+           macs_rule="0"),
 ]

@@ -10,6 +10,8 @@ from archlang.ir import dims
 from archlang.ops._shape import axes, axis, divide, expect_equal, fail, numel, shape_str, tensor, unequal_reason
 from archlang.ops._spec import Attr, OpSpec
 
+TITLE = "Shape"  # of this family in the op reference (docs/ops.md)
+
 # --------------------------------------------------------------------------- reshape
 
 
@@ -149,24 +151,36 @@ def _cast(a: dict, inputs: list):
     return tensor(a["dtype"], inputs[0].shape)
 
 
-def _fn(name: str, attrs: tuple, infer, doc: str = "") -> OpSpec:
-    return OpSpec(name, "function", attrs, ("x",), infer, doc=doc or f"torch.{name}")
+_MOVES = "0 (data movement)"
 
+
+def _fn(name: str, attrs: tuple, infer, shape_rule: str, doc: str = "") -> OpSpec:
+    return OpSpec(name, "function", attrs, ("x",), infer, doc=doc or f"torch.{name}", shape_rule=shape_rule,
+                  macs_rule=_MOVES)
+
+
+_RESHAPE = "shape, with at most one -1 solved so the element count is x's (exactly, also on symbolic sizes)"
+_FLATTEN = "dims start_dim … end_dim of x merged into their product (a scalar becomes [1])"
 
 OPS = [
-    _fn("reshape", (Attr("shape", "dims"),), _reshape_infer("reshape")),
-    _fn("view", (Attr("shape", "dims"),), _reshape_infer("view"), "torch.Tensor.view"),
-    _fn("flatten", (Attr("start_dim", "int", 0), Attr("end_dim", "int", -1)), _flatten_infer("flatten")),
+    _fn("reshape", (Attr("shape", "dims"),), _reshape_infer("reshape"), _RESHAPE),
+    _fn("view", (Attr("shape", "dims"),), _reshape_infer("view"), _RESHAPE, "torch.Tensor.view"),
+    _fn("flatten", (Attr("start_dim", "int", 0), Attr("end_dim", "int", -1)), _flatten_infer("flatten"), _FLATTEN),
     OpSpec("Flatten", "layer", (Attr("start_dim", "int", 1), Attr("end_dim", "int", -1)), ("x",),
-           _flatten_infer("Flatten"), doc="torch.nn.Flatten"),
+           _flatten_infer("Flatten"), doc="torch.nn.Flatten", shape_rule=_FLATTEN, macs_rule=_MOVES),
     OpSpec("Unflatten", "layer", (Attr("dim", "int"), Attr("unflattened_size", "dims")), ("x",),
-           _unflatten_infer, doc="torch.nn.Unflatten"),
-    _fn("permute", (Attr("dims", "ints"),), _permute_infer),
-    _fn("transpose", (Attr("dim0", "int"), Attr("dim1", "int")), _transpose_infer),
-    _fn("unsqueeze", (Attr("dim", "int"),), _unsqueeze_infer),
-    _fn("squeeze", (Attr("dim", "ints?", None),), _squeeze_infer),
-    _fn("expand", (Attr("sizes", "dims"),), _expand_infer, "torch.Tensor.expand"),
-    _fn("contiguous", (), _same, "torch.Tensor.contiguous"),
-    _fn("clone", (), _same),
-    _fn("to", (Attr("dtype", "dtype"),), _cast, "torch.Tensor.to"),
+           _unflatten_infer, doc="torch.nn.Unflatten",
+           shape_rule="dim of x split into unflattened_size (one -1 solved); their product is its size",
+           macs_rule=_MOVES),
+    _fn("permute", (Attr("dims", "ints"),), _permute_infer, "x's dims in the order dims, which lists every axis once"),
+    _fn("transpose", (Attr("dim0", "int"), Attr("dim1", "int")), _transpose_infer, "x's shape with dim0 and dim1 swapped"),
+    _fn("unsqueeze", (Attr("dim", "int"),), _unsqueeze_infer, "x's shape with a 1 inserted at dim"),
+    _fn("squeeze", (Attr("dim", "ints?", None),), _squeeze_infer,
+        "x's shape without the size-1 dims (of dim, or all); a symbolic size must be provably 1 or not"),
+    _fn("expand", (Attr("sizes", "dims"),), _expand_infer,
+        "sizes, right-aligned with x: -1 keeps a size, a size-1 dim stretches, new leading dims are added",
+        "torch.Tensor.expand"),
+    _fn("contiguous", (), _same, "the shape and dtype of x", "torch.Tensor.contiguous"),
+    _fn("clone", (), _same, "the shape and dtype of x"),
+    _fn("to", (Attr("dtype", "dtype"),), _cast, "the shape of x, the dtype given", "torch.Tensor.to"),
 ]

@@ -27,6 +27,7 @@ class Row:
     macs: object  # Dim
     depth: int
     repeat: object = 1
+    name: str = ""  # the path below the row it is nested in: "conv1", or "blocks.0" for a member a loop applies
 
 
 @dataclass
@@ -76,13 +77,14 @@ class _Walker:
         if node.kind == "op":
             macs = _macs(node.op, node.attrs, inputs, node.type)
             if macs != 0:
-                self.rows.append(Row(_join(prefix, node.name), node.op, _shape(node.type), 0, macs, depth))
+                self.rows.append(Row(_join(prefix, node.name), node.op, _shape(node.type), 0, macs, depth,
+                                     name=node.name))
             return macs
         if node.kind != "call":
             return 0
         member = graph.find_member(node.target)
         path = _join(prefix, node.target)
-        row = Row(path, node.op, _shape(node.type), 0, 0, depth, node.repeat)
+        row = Row(path, node.op, _shape(node.type), 0, 0, depth, node.repeat, name=node.target)
         self.rows.append(row)
         if node.body is not None:
             row.macs = dims.simplify(self.graph(node.body, path, depth + 1) * node.repeat)
@@ -104,9 +106,10 @@ def _join(prefix: str, name: str) -> str:
 
 
 def _shape(t) -> str:
+    """``B×64×((H + 1)//2)``: a compound size is bracketed, so × never reads into it."""
     if isinstance(t, TensorType):
-        return t.short()
-    return ", ".join(x.short() for x in t)
+        return "×".join(dims.factor_str(d) for d in t.shape) or "scalar"
+    return ", ".join(_shape(x) for x in t)
 
 
 # ---- text --------------------------------------------------------------------------------
@@ -125,12 +128,14 @@ def format_summary(summary: Summary, depth: int | None = None) -> str:
 
 
 def _label(row: Row) -> str:
-    """``layer1``; a rolled run of three numbered layers is ``1..3 ×3``."""
-    name = row.path.rsplit(".", 1)[-1]
+    """``layer1``; ``blocks.0`` for a member of ``blocks`` that a loop applies; a rolled run of
+    three numbered layers is ``1..3 ×3``."""
+    name = row.name or row.path.rsplit(".", 1)[-1]
     if row.repeat == 1:
         return name
-    if isinstance(row.repeat, int) and name.isdigit():
-        return f"{name}..{int(name) + row.repeat - 1} ×{row.repeat}"
+    head, _, last = name.rpartition(".")
+    if isinstance(row.repeat, int) and last.isdigit():
+        return f"{head + '.' if head else ''}{last}..{int(last) + row.repeat - 1} ×{row.repeat}"
     return f"{name} ×{dims.to_str(row.repeat)}"
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from archlang.errors import ArchError, Span
+from archlang.errors import ArchError, ShapeError, Span
 from archlang.ir import dims
 
 from .graph import ELEM
@@ -41,6 +41,10 @@ class Call:
 
     def fail(self, message: str) -> ArchError:
         return ArchError(f"ONNX export: {message}", self.span)
+
+    def needs_concrete(self, message: str) -> ShapeError:
+        """An error concrete input sizes would avoid (the exporter adds how to give them)."""
+        return ShapeError(f"ONNX export: {message}", self.span)
 
 
 # ---------------------------------------------------------------------------- helpers

@@ -7,13 +7,13 @@ Imports onnx, numpy, archlang.ir/errors and this package; never another backend.
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Callable, Mapping, Union
 
 import numpy as np
 import onnx
 from onnx import helper
 
-from archlang.errors import ArchError, SpaceError
+from archlang.errors import ArchError, ShapeError, SpaceError
 from archlang.ir import Model
 
 from .fill_and_write import fill_and_write
@@ -27,21 +27,22 @@ from .walk import Emitter
 DEFAULT_OPSET = 18
 MIN_OPSET = 17  # LayerNormalization
 
+Weights = Union[Mapping[str, np.ndarray], Callable[[], Mapping[str, np.ndarray]]]
 
-def export_model(model: Model, weights: Mapping[str, np.ndarray], *, opset: int | None = None,
+
+def export_model(model: Model, weights: Weights, *, opset: int | None = None,
                  functions: bool = False, producer_version: str = "", fold: bool = True,
                  path=None) -> onnx.ModelProto:
     """The ONNX model of a concrete ``model`` with ``weights`` (state-dict keys → arrays).
 
+    ``weights`` may be a function returning them: it is called only once the whole graph is
+    emitted, so a model ONNX cannot express fails before any weight is built or read.
     ``fold``: a BatchNormalization after a Conv becomes part of it (``fold.fold_batchnorm``).
     ``path``: also written there, as ``write_model`` would, while the weights are being copied
     into the model (``fill_and_write``): faster than exporting, then writing."""
-    require_concrete(model)
-    opset = _check_opset(model, DEFAULT_OPSET if opset is None else opset)
-    table = ParamTable(model)
-    arrays = table.check(weights)
-    library = Library(opset) if functions else None
-    g, outs, used = _emit(model, table, arrays, opset, library)
+    g, outs, used, table, opset, library = _lower(model, opset, functions)
+    arrays = table.check(weights() if callable(weights) else weights)
+    _require_weights(model, table, arrays, used)
     folded = fold_batchnorm(g, arrays, set(outs)) if fold else {}
     if folded:  # the state-dict tensors only the folded pairs read are left out
         read = reader_counts(g.nodes)
@@ -60,7 +61,42 @@ def export_model(model: Model, weights: Mapping[str, np.ndarray], *, opset: int 
     return proto
 
 
-def _emit(model: Model, table: ParamTable, arrays: dict, opset: int, library) -> tuple:
+def check_exportable(model: Model, *, opset: int | None = None, functions: bool = False) -> None:
+    """Raise the ArchError ``export_model`` would raise for the graph itself (an op with no
+    lowering, a size ONNX cannot compute, a symbolic parameter shape), without any weights."""
+    _lower(model, opset, functions)
+
+
+def _lower(model: Model, opset: int | None, functions: bool) -> tuple:
+    """Everything export does before it needs weights: (builder, outputs, weights read, the
+    parameter table, the opset, the function library)."""
+    require_concrete(model)
+    opset = _check_opset(model, DEFAULT_OPSET if opset is None else opset)
+    table = ParamTable(model)
+    table.require_concrete()
+    library = Library(opset) if functions else None
+    try:
+        g, outs, used = _emit(model, table, opset, library)
+    except ShapeError as error:  # a size only the exporter can fix: say how
+        raise _with_input_hint(error, model) from None
+    return g, outs, used, table, opset, library
+
+
+def _with_input_hint(error: ShapeError, model: Model) -> ShapeError:
+    """Add how to give the inputs concrete sizes, with the model's own first input as the example."""
+    inputs = model.graph.input_nodes
+    if not inputs:
+        return error
+    first = inputs[0]
+    example = [d if type(d) is int else (d if i == 0 else 224) for i, d in enumerate(first.type.shape)]
+    cli = "x".join(str(d) for d in example)
+    python = ", ".join(str(d if type(d) is int else 1) for d in example)
+    return error.with_note(
+        f"export with concrete input sizes: --input {first.target}={cli} (a name such as B stays "
+        f"symbolic), or inputs={{'{first.target}': ({python}{',' if len(example) == 1 else ''})}} in Python")
+
+
+def _emit(model: Model, table: ParamTable, opset: int, library) -> tuple:
     """The walk: (the builder holding the nodes, the output values, the weights read)."""
     g = GraphBuilder(opset)
     inputs = model.graph.input_nodes
@@ -70,13 +106,17 @@ def _emit(model: Model, table: ParamTable, arrays: dict, opset: int, library) ->
 
     def param(path: str) -> str:
         source = table.source(path)
-        if source not in arrays:
-            raise ArchError(f"ONNX export: no weights for {source}", model.graph.span)
         used[source] = None
         return source
 
     outs = Emitter(g, param, library).run(model.graph, "", [n.target for n in inputs])
     return g, outs, list(used)
+
+
+def _require_weights(model: Model, table: ParamTable, arrays: dict, used: list) -> None:
+    for source in used:
+        if source not in arrays:
+            raise ArchError(f"ONNX export: no weights for {source}", model.graph.span)
 
 
 def _fill_graph(graph, model: Model, g: GraphBuilder, outputs: list[str]) -> None:

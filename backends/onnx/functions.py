@@ -5,7 +5,9 @@ so a repeated block is one function called N times).  A function's inputs are th
 tensor inputs followed by the weights its body reads, named by their paths inside the block
 (``conv1.weight``, ``downsample.0.weight``); each call passes the caller's tensors for them
 (initializers at the top, or the caller's own weight inputs), so ties are resolved at the
-call site.  Sequences are not functions: their members are walked in the caller.
+call site.  A size the body cannot compute from its own tensors (a block parameter made
+from the caller's sizes) is one more input, ``size.T``, an int64[1] the caller computes.
+Sequences are not functions: their members are walked in the caller.
 
 Imports onnx and this package; never another backend.
 """
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 from onnx import helper
 
-from archlang.ir import Graph
+from archlang.ir import Graph, dims
 
 from .graph import GraphBuilder
 from .walk import Emitter
@@ -23,8 +25,8 @@ DOMAIN = "archlang.blocks"
 
 
 class _Function:
-    def __init__(self, name: str, weights: list[str], outputs: int) -> None:
-        self.name, self.weights, self.outputs = name, weights, outputs
+    def __init__(self, name: str, weights: list[str], outputs: int, sizes: list[str]) -> None:
+        self.name, self.weights, self.outputs, self.sizes = name, weights, outputs, sizes
 
 
 class Library:
@@ -40,8 +42,9 @@ class Library:
         g = emitter.g
         weights = [emitter.param(f"{path}.{local}") for local in fn.weights]
         g.path = path
+        sizes = [g.sizes.dim(dims.sym(name)) for name in fn.sizes]
         start = len(g.nodes)
-        outs = g.op(fn.name, list(call.inputs) + weights, outputs=fn.outputs, domain=DOMAIN)
+        outs = g.op(fn.name, list(call.inputs) + weights + sizes, outputs=fn.outputs, domain=DOMAIN)
         if fn.outputs == 1:
             return emitter._name(outs, start, path, node.type)
         return tuple(emitter._name(o, start, f"{path}.{i}", t) for i, (o, t) in enumerate(zip(outs, node.type)))
@@ -49,6 +52,7 @@ class Library:
     def _build(self, graph: Graph, block: str) -> _Function:
         name = _unique(self._names, block)
         fg = GraphBuilder(self.opset)
+        fg.sizes.may_ask = True
         inputs = [n.target for n in graph.input_nodes]
         fg.names.update(inputs)
         fg.names.update(local_paths(graph))
@@ -62,12 +66,12 @@ class Library:
         outs = Emitter(fg, param, self).run(graph, "", inputs)
         outputs = _distinct_outputs(fg, outs, set(inputs) | set(weights))
         proto = helper.make_function(
-            DOMAIN, name, inputs + weights, outputs, fg.nodes,
+            DOMAIN, name, inputs + weights + fg.sizes.size_inputs, outputs, fg.nodes,
             opset_imports=[helper.make_opsetid("", self.opset), helper.make_opsetid(DOMAIN, 1)],
             doc_string=graph.doc,
         )
         self.protos.append(proto)
-        fn = _Function(name, weights, len(outputs))
+        fn = _Function(name, weights, len(outputs), fg.sizes.asked)
         self.built[id(graph)] = fn
         return fn
 

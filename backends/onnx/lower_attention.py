@@ -24,10 +24,12 @@ def _swap_last(rank: int) -> list[int]:
     return list(range(rank - 2)) + [rank - 1, rank - 2]
 
 
-def attend(g, q: str, k: str, v: str, rank: int, scale: float, dtype: str, mask: str | None = None,
+def attend(g, q: str, k: str, v: str, rank: int, scale, dtype: str, mask: str | None = None,
            causal: tuple | None = None) -> str:
-    """softmax(q·kᵀ·scale + mask) · v on tensors of equal rank."""
-    scores = g.op("MatMul", [g.op("Mul", [q, float_scalar(g, scale, dtype)]), g.op("Transpose", [k], perm=_swap_last(rank))])
+    """softmax(q·kᵀ·scale + mask) · v on tensors of equal rank; ``scale`` is a number or a
+    scalar tensor computed in-graph."""
+    factor = float_scalar(g, scale, dtype) if isinstance(scale, (int, float)) else scale
+    scores = g.op("MatMul", [g.op("Mul", [q, factor]), g.op("Transpose", [k], perm=_swap_last(rank))])
     if causal is not None:
         scores = g.op("Add", [scores, causal_mask(g, *causal)])
     if mask is not None:
@@ -53,16 +55,24 @@ def additive(g, mask: str, mask_dtype: str, dtype: str, keep_true: bool) -> str:
 # ---------------------------------------------------------------------------- sdpa
 
 
+def _default_scale(g, embedding, dtype: str):
+    """1/√E: a number, or computed in-graph when E is symbolic."""
+    if type(embedding) is int:
+        return 1.0 / math.sqrt(embedding)
+    size = cast(g, squeeze(g, g.sizes.dim(embedding), [0]), "int64", dtype if dtype != "bfloat16" else "float32")
+    scale = g.op("Reciprocal", [g.op("Sqrt", [size])])
+    return cast(g, scale, "float32", dtype) if dtype == "bfloat16" else scale
+
+
 def _sdpa(g, c: Call) -> str:
+    """MatMul(q·scale, kᵀ), Add of the mask (a bool mask becomes 0/−inf; is_causal a Trilu mask), Softmax, MatMul with v."""
     q, k, v, mask = c.inputs
     tq, tk, tv, tm = c.types
     if c.attrs["enable_gqa"] and tq.rank >= 3:
         k, v = _repeat_heads(g, k, tk, tq), _repeat_heads(g, v, tv, tq)
     scale = c.attrs["scale"]
     if scale is None:
-        if type(tq.shape[-1]) is not int:
-            raise c.fail("scaled_dot_product_attention needs a concrete embedding size for its default scale")
-        scale = 1.0 / math.sqrt(tq.shape[-1])
+        scale = _default_scale(g, tq.shape[-1], c.out.dtype)
     rank = max(tq.rank, tk.rank)
     extra = additive(g, mask, tm.dtype, c.out.dtype, keep_true=True) if mask is not None else None
     causal = (tq.shape[-2], tk.shape[-2]) if c.attrs["is_causal"] else None
@@ -87,6 +97,7 @@ def _repeat_heads(g, x: str, t, tq) -> str:
 
 
 def _mha(g, c: Call) -> str:
+    """the in-projections (MatMul, Add), heads split by Reshape/Transpose, attention as for scaled_dot_product_attention, the out-projection."""
     a = c.attrs
     query, key, value, padding, attn_mask = c.inputs
     tq = c.types[0]

@@ -6,8 +6,9 @@ Parameters are read with ``Call.param`` in torch's layout (state-dict keys, torc
 Linear is ``Gemm(transB=1)`` on matrices and ``MatMul`` with a transposed weight otherwise;
 BatchNorm is ``BatchNormalization`` with the running statistics; LayerNorm is
 ``LayerNormalization``; GroupNorm and RMSNorm are decomposed.  Adaptive pooling is done
-axis by axis (a window mean or max is separable), so any output size works on concrete
-input sizes; on symbolic ones only output 1 or the input's size.
+axis by axis (a window mean or max is separable): one pool when the windows are uniform,
+else one Slice and reduction per output cell, with window bounds computed in-graph when the
+input size is symbolic (VGG's 7×7 pool of an H//32 map); the output size must be a number.
 
 Imports numpy, archlang.ir.dims and this package; never another backend.
 """
@@ -49,6 +50,7 @@ _PAD_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
 
 def _conv(g, c: Call) -> str:
+    """Conv (reflect, replicate or circular padding: a Pad first; circular needs opset 19); an unbatched input gets a batch dim."""
     a = c.attrs
     n = len(a["kernel_size"])
     x, added = _batched(g, c, n)
@@ -76,6 +78,7 @@ def _conv_padding(a: dict, n: int) -> tuple[list, list]:
 
 
 def _conv_transpose(g, c: Call) -> str:
+    """ConvTranspose with pads and output_padding."""
     a = c.attrs
     n = len(a["kernel_size"])
     x, added = _batched(g, c, n)
@@ -90,6 +93,7 @@ def _conv_transpose(g, c: Call) -> str:
 
 
 def _linear(g, c: Call) -> str:
+    """Gemm(transB=1) on a matrix input, else MatMul with the transposed weight and Add."""
     x, rank = c.inputs[0], c.types[0].rank
     weight = c.param("weight")
     bias = c.param("bias") if c.attrs["bias"] else None
@@ -100,6 +104,7 @@ def _linear(g, c: Call) -> str:
 
 
 def _embedding(g, c: Call) -> str:
+    """Gather of weight rows; max_norm rescales the rows read (ReduceSum of |row|^p, Where)."""
     rows = g.op("Gather", [c.param("weight"), c.inputs[0]], axis=0)
     max_norm = c.attrs["max_norm"]
     if max_norm is None:
@@ -121,6 +126,7 @@ def _embedding(g, c: Call) -> str:
 
 
 def _batchnorm(g, c: Call) -> str:
+    """BatchNormalization with the running statistics (folded into the Conv before it at export); without them, the batch's own mean and variance."""
     a, x = c.attrs, c.inputs[0]
     channels = (a["num_features"],)
     scale = c.param("weight") if a["affine"] else _ones(g, c, channels)
@@ -142,6 +148,7 @@ def _batchnorm(g, c: Call) -> str:
 
 
 def _layernorm(g, c: Call) -> str:
+    """LayerNormalization over the normalized_shape axes."""
     a = c.attrs
     shape = tuple(a["normalized_shape"])
     affine = a["elementwise_affine"]
@@ -151,6 +158,7 @@ def _layernorm(g, c: Call) -> str:
 
 
 def _rmsnorm(g, c: Call) -> str:
+    """x · Reciprocal(Sqrt(ReduceMean(x²) + eps)) · weight."""
     a, x = c.attrs, c.inputs[0]
     k = len(a["normalized_shape"])
     eps = a["eps"] if a["eps"] is not None else float(np.finfo(np.dtype(c.out.dtype if c.out.dtype != "bfloat16" else "float32")).eps)
@@ -201,6 +209,8 @@ def _window_pool(kind: str):
         indices = g.op("Mod", [flat, g.sizes.dim(dims.simplify(plane))], fmod=0)
         return tuple(_unbatch(g, [y, indices], added))
 
+    lower.__doc__ = ("AveragePool (divisor_override: a depthwise Conv with ones, then Div)" if kind == "avg" else
+                     "MaxPool; return_indices takes its indices modulo the plane size, as torch counts them")
     return lower
 
 
@@ -209,13 +219,13 @@ def _sum_pool(g, c: Call, x: str, n: int) -> str:
     a, t = c.attrs, c.types[0]
     channels = t.shape[-n - 1]
     if type(channels) is not int:
-        raise c.fail("avg_pool with divisor_override needs a concrete channel count")
+        raise c.needs_concrete("avg_pool with divisor_override needs a concrete channel count")
     kernel, strides = list(a["kernel_size"]), list(a["stride"] or a["kernel_size"])
     begin, end = list(a["padding"]), list(a["padding"])
     if a["ceil_mode"]:  # extend the right padding to reach the IR's (ceil) output size
         for i, (size, out, k, s) in enumerate(zip(t.shape[-n:], c.out.shape[-n:], kernel, strides)):
             if type(size) is not int:
-                raise c.fail("avg_pool with divisor_override and ceil_mode needs concrete sizes")
+                raise c.needs_concrete("avg_pool with divisor_override and ceil_mode needs concrete sizes")
             end[i] += max(0, (out - 1) * s + k - (size + 2 * begin[i]))
     weight = _ones(g, c, (channels, 1, *kernel))
     summed = g.op("Conv", [x, weight], kernel_shape=kernel, strides=strides, pads=begin + end, group=channels)
@@ -233,6 +243,10 @@ def _adaptive_pool(kind: str):
         targets = [size if o is None else o for size, o in zip(sizes, c.attrs["output_size"])]
         return _unbatch(g, adaptive(g, c, kind, x, rank, sizes, targets), added)
 
+    pool = "Average" if kind == "avg" else "Max"
+    lower.__doc__ = (f"axis by axis: Global{pool}Pool to 1, one {pool}Pool for uniform windows, else a Slice and "
+                     f"Reduce{'Mean' if kind == 'avg' else 'Max'} per output cell (window bounds in-graph for a symbolic "
+                     "size); return_indices has no lowering")
     return lower
 
 
@@ -254,19 +268,19 @@ def adaptive(g, c: Call, kind: str, x: str, rank: int, sizes, targets) -> str:
 
 
 def _adaptive_axis(g, c: Call, kind: str, x: str, rank: int, axis: int, size, o) -> str:
-    if type(size) is not int or type(o) is not int:
-        raise c.fail(f"{c.op}: adaptive pooling of the symbolic size {dims.to_str(size)} to "
-                     f"{dims.to_str(o)} has no ONNX lowering (give the input a concrete shape)")
-    if size % o == 0:  # uniform windows: a pool with the kernel on this axis only
+    if type(o) is not int:
+        raise c.needs_concrete(f"{c.op}: adaptive pooling to the symbolic size {dims.to_str(o)} needs a "
+                               "number of windows known at export")
+    if type(size) is int and size % o == 0:  # uniform windows: a pool with the kernel on this axis only
         kernel = [1] * (rank - 2)
         kernel[axis - 2] = size // o
         op_type = "AveragePool" if kind == "avg" else "MaxPool"
         return g.op(op_type, [x], kernel_shape=kernel, strides=kernel)
     reducer = "ReduceMean" if kind == "avg" else "ReduceMax"
     parts = []
-    for i in range(o):  # torch's windows: [floor(i·size/o), ceil((i+1)·size/o))
-        start, end = (i * size) // o, -((-(i + 1) * size) // o)
-        window = g.op("Slice", [x, g.const([start]), g.const([end]), g.const([axis])])
+    for i in range(o):  # torch's windows: [floor(i·size/o), ceil((i+1)·size/o)), computed in-graph when symbolic
+        start, end = (i * size) // o, ((i + 1) * size + o - 1) // o
+        window = g.op("Slice", [x, g.ints([start]), g.ints([end]), g.const([axis])])
         parts.append(reduce(g, reducer, window, [axis], True))
     return g.op("Concat", parts, axis=axis)
 
@@ -278,6 +292,7 @@ _RESIZE_MODES = {"nearest": "nearest", "nearest-exact": "nearest", "linear": "li
 
 
 def _resize(g, c: Call) -> str:
+    """Resize (nearest, linear or cubic with torch's coordinate transforms and sizes, computed in-graph when symbolic); mode="area" is adaptive average pooling."""
     a, t = c.attrs, c.types[0]
     n = t.rank - 2
     mode = a["mode"]
@@ -323,6 +338,8 @@ def _pixel_shuffle(up: bool):
         y = transpose(g, y, perm)
         return reshape(g, y, tuple(split[i] for i in perm), out.shape)
 
+    lower.__doc__ = "Reshape, Transpose, Reshape (the blocks of r×r channels moved into space)" if up else \
+        "Reshape, Transpose, Reshape (r×r blocks of space moved into channels)"
     return lower
 
 
@@ -330,7 +347,7 @@ def _pixel_shuffle(up: bool):
 
 
 def _zero(g, c: Call) -> str:
-    """torch: x[..., ::s, ::s] * 0 (a product, so NaN and inf propagate as in torch)."""
+    """Slice with step s on the spatial dims, then Mul by 0 (a product, so NaN and inf propagate as in torch)."""
     x, s = c.inputs[0], c.attrs["stride"]
     if s != 1:
         x = g.op("Slice", [x, g.const([0, 0]), g.const([2**63 - 1] * 2), g.const([-2, -1]), g.const([s, s])])

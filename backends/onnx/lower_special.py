@@ -26,6 +26,7 @@ def _softplus(g, x: str, dtype: str) -> str:
 
 
 def _selective_scan(g, c: Call) -> str:
+    """a Scan over the length carrying the state, with Exp/Mul before it and D, z after."""
     u, delta, A, B, C, D, z, delta_bias = c.inputs
     tu, tA = c.types[0], c.types[2]
     dtype = c.out.dtype
@@ -65,7 +66,7 @@ def _scan_body(g, c: Call, shape: tuple):
 
 
 def _topk_gate(g, c: Call) -> str:
-    """softmax over the k largest logits, scattered back into zeros (torch's topk_gate)."""
+    """TopK of the logits, Softmax of the values, ScatterElements into zeros."""
     logits = c.inputs[0]
     values, indices = g.op("TopK", [logits, g.const([c.attrs["k"]])], outputs=2, axis=-1, largest=1, sorted=1)
     gates = g.op("Softmax", [values], axis=-1)
@@ -75,7 +76,7 @@ def _topk_gate(g, c: Call) -> str:
 
 
 def _mix(g, c: Call) -> str:
-    """Σ_e gates[..., e] · expert_e, as stack(experts, -1) · gates[..., None, :] summed."""
+    """Σ_e gates[..., e] · expert_e: Concat of the experts on a new last axis, Mul by the gates, ReduceSum."""
     dtype = c.out.dtype
     gates = cast(g, c.inputs[0], c.types[0].dtype, dtype)
     experts = [unsqueeze(g, cast(g, x, t.dtype, dtype), [-1]) for x, t in zip(c.inputs[1:], c.types[1:])]

@@ -24,10 +24,12 @@ from .graph import ELEM
 
 
 def _same(g, c: Call) -> str:
+    """none: the input itself (eval-mode semantics: dropout is the identity)."""
     return c.inputs[0]
 
 
 def _to(g, c: Call) -> str:
+    """Cast (none when the dtype is already right)."""
     return cast(g, c.inputs[0], c.types[0].dtype, c.out.dtype)
 
 
@@ -35,10 +37,12 @@ def _to(g, c: Call) -> str:
 
 
 def _reshape(g, c: Call) -> str:
+    """Reshape to the IR shape: 0 copies a dim, -1 stands for one symbolic dim, other symbolic sizes are computed in-graph."""
     return reshape(g, c.inputs[0], c.types[0].shape, c.out.shape)
 
 
 def _flatten(g, c: Call) -> str:
+    """Flatten when the trailing dims become a matrix, else Reshape."""
     t = c.types[0]
     start = c.attrs["start_dim"] % max(t.rank, 1)
     end = c.attrs["end_dim"] % max(t.rank, 1)
@@ -48,11 +52,13 @@ def _flatten(g, c: Call) -> str:
 
 
 def _permute(g, c: Call) -> str:
+    """Transpose(perm=dims)."""
     rank = c.types[0].rank
     return transpose(g, c.inputs[0], [d % rank for d in c.attrs["dims"]])
 
 
 def _transpose(g, c: Call) -> str:
+    """Transpose swapping dim0 and dim1."""
     rank = c.types[0].rank
     perm = list(range(rank))
     if rank:
@@ -62,10 +68,12 @@ def _transpose(g, c: Call) -> str:
 
 
 def _unsqueeze(g, c: Call) -> str:
+    """Unsqueeze."""
     return unsqueeze(g, c.inputs[0], [c.attrs["dim"] % (c.types[0].rank + 1)])
 
 
 def _squeeze(g, c: Call) -> str:
+    """Squeeze of the dims that are 1."""
     t = c.types[0]
     targets = range(t.rank) if c.attrs["dim"] is None else [d % max(t.rank, 1) for d in c.attrs["dim"]]
     axes = [i for i in targets if t.rank and is_one(t.shape[i])]
@@ -73,6 +81,7 @@ def _squeeze(g, c: Call) -> str:
 
 
 def _expand(g, c: Call) -> str:
+    """Expand to the IR shape (sizes computed in-graph when symbolic)."""
     return g.op("Expand", [c.inputs[0], g.ints(expand_shape(c.types[0].shape, c.out.shape))])
 
 
@@ -80,11 +89,13 @@ def _expand(g, c: Call) -> str:
 
 
 def _cat(g, c: Call) -> str:
+    """Concat, operands cast to the result dtype."""
     parts = [cast(g, x, t.dtype, c.out.dtype) for x, t in zip(c.inputs, c.types)]
     return g.op("Concat", parts, axis=c.attrs["dim"] % c.out.rank)
 
 
 def _stack(g, c: Call) -> str:
+    """Unsqueeze each tensor, then Concat."""
     axis = c.attrs["dim"] % c.out.rank
     parts = [unsqueeze(g, cast(g, x, t.dtype, c.out.dtype), [axis]) for x, t in zip(c.inputs, c.types)]
     return g.op("Concat", parts, axis=axis)
@@ -97,16 +108,19 @@ def _pieces(g, c: Call, axis: int, sizes: list) -> tuple:
 
 
 def _split(g, c: Call) -> tuple:
+    """Split with the pieces' sizes (computed in-graph when symbolic)."""
     axis = c.attrs["dim"] % c.types[0].rank
     return _pieces(g, c, axis, [piece.shape[axis] for piece in c.out])
 
 
 def _unbind(g, c: Call) -> tuple:
+    """Split into pieces of 1, then Squeeze each."""
     axis = c.attrs["dim"] % c.types[0].rank
     return tuple(squeeze(g, piece, [axis]) for piece in _pieces(g, c, axis, [1] * len(c.out)))
 
 
 def _item(g, c: Call) -> str:
+    """none: the chosen output of the tuple-valued node."""
     return c.inputs[0][c.attrs["index"]]
 
 
@@ -114,7 +128,7 @@ def _item(g, c: Call) -> str:
 
 
 def _getitem(g, c: Call) -> str:
-    """Slices on every sliced axis, Squeeze for int indices, Unsqueeze for None."""
+    """Slice (any nonzero step) on every sliced axis, Squeeze for int indices, Unsqueeze for none."""
     t = c.types[0]
     index = _full_index(c.attrs["index"], t.rank)
     starts, ends, axes, steps, dropped, added = [], [], [], [], [], []
@@ -153,7 +167,13 @@ def _full_index(index: tuple, rank: int) -> tuple:
 
 
 def _slice_bounds(e: slice) -> tuple:
+    """ONNX Slice bounds; with a negative step it clamps start to [0, n - 1] and end to
+    [-1, n - 1] as Python does, so open ends are the extreme int64 values."""
     step = 1 if e.step is None else e.step
+    if step < 0:
+        start = INT64_MAX if e.start is None else e.start
+        end = -INT64_MAX - 1 if e.stop is None else e.stop
+        return start, end, step
     start = 0 if e.start is None else e.start
     end = INT64_MAX if e.stop is None else e.stop
     return start, end, step
@@ -163,6 +183,7 @@ def _slice_bounds(e: slice) -> tuple:
 
 
 def _rearrange(g, c: Call) -> str:
+    """Reshape (split the groups), Transpose, Reshape (merge the groups)."""
     t = c.types[0]
     split, perm, merged = plan_rearrange(c.attrs["pattern"], t.shape, c.attrs.get("axes") or {})
     y = reshape(g, c.inputs[0], t.shape, tuple(split))
@@ -175,15 +196,17 @@ def _rearrange(g, c: Call) -> str:
 
 
 def _const(g, c: Call) -> str:
+    """a Constant scalar."""
     return g.op("Identity", [g.scalar(c.attrs["value"], c.out.dtype)])
 
 
 def _arange(g, c: Call) -> str:
-    end = c.attrs["end"]
-    if type(end) is int:
-        return g.op("Identity", [g.const(list(range(end)), c.out.dtype)])
-    limit = squeeze(g, g.sizes.dim(end), [0])
-    y = g.op("Range", [g.scalar(0, "int64"), limit, g.scalar(1, "int64")])
+    """A constant when start and end are numbers, else Range over in-graph sizes."""
+    start, end, step = c.attrs["start"], c.attrs["end"], c.attrs["step"]
+    if type(start) is int and type(end) is int:
+        return g.op("Identity", [g.const(list(range(start, end, step)), c.out.dtype)])
+    bounds = [g.scalar(v, "int64") if type(v) is int else squeeze(g, g.sizes.dim(v), [0]) for v in (start, end)]
+    y = g.op("Range", bounds + [g.scalar(step, "int64")])
     return cast(g, y, "int64", c.out.dtype)
 
 
@@ -192,6 +215,7 @@ def _filled(value: int):
         fill = helper.make_tensor("value", ELEM[c.out.dtype], [1], [value])
         return g.op("ConstantOfShape", [g.ints(list(c.out.shape))], value=fill)
 
+    lower.__doc__ = f"ConstantOfShape(value={value}) of the size (computed in-graph when symbolic)"
     return lower
 
 

@@ -18,7 +18,7 @@ from typing import Mapping
 
 import numpy as np
 
-from archlang.errors import ArchError
+from archlang.errors import ArchError, ShapeError
 from archlang.ir import Graph, Member, Model, dims
 
 from .graph import NUMPY
@@ -60,6 +60,11 @@ class ParamTable:
             path = self.alias[path]
         return path
 
+    def require_concrete(self) -> None:
+        """Every parameter shape is a number (checked before any weight is built)."""
+        for path, (spec, member) in self.specs.items():
+            _concrete(spec.shape, member, path)
+
     # ---- weights
     def check(self, weights: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         problems: list[str] = []
@@ -88,6 +93,6 @@ class ParamTable:
 def _concrete(shape, member: Member, path: str) -> tuple:
     for d in shape:
         if type(d) is not int:
-            raise ArchError(f"parameter {path} has the symbolic size {dims.to_str(d)}; give the input a "
-                            "concrete shape (--input) or make the size a parameter", member.span)
+            raise ShapeError(f"parameter {path} has the symbolic size {dims.to_str(d)}; give the input a "
+                             "concrete shape or make the size a parameter", member.span)
     return tuple(shape)

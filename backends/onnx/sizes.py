@@ -2,8 +2,8 @@
 
 A size the IR knows only symbolically (``B``, ``T``, ``(H + 1)//2``) is never baked in as an
 example value: it is read from a tensor that has it as a dimension (``Shape`` with
-start/end), or computed from such reads with ``Add``/``Mul``/``Div``/``Mod`` by running
-``dims.evaluate`` over in-graph integers (``_Size``).  Every tensor the builder annotates
+start/end), or computed from such reads with ``Add``/``Mul``/``Div``/``Mod``/``Max``/``Min``
+by running ``dims.evaluate_from`` over in-graph integers (``_Size``).  Every tensor the builder annotates
 registers its symbolic dims as sources, inputs first, so the nearest cheap read is used.
 Results are int64 tensors of shape [1], cached per expression.
 
@@ -12,7 +12,7 @@ Imports only archlang.ir.dims and archlang.errors; the builder is passed in.
 
 from __future__ import annotations
 
-from archlang.errors import ArchError
+from archlang.errors import ShapeError
 from archlang.ir import dims
 
 
@@ -27,8 +27,13 @@ class SizeError(Exception):
 class Sizes:
     def __init__(self, builder) -> None:
         self.g = builder
-        self.sources: dict = {}  # Expr -> (tensor name, axis)
+        self.sources: dict = {}  # Expr -> (tensor name, axis), or None for a size input
         self.cache: dict = {}  # Expr -> int64[1] tensor name
+        # A local function (--functions) may take sizes its tensors cannot give as extra
+        # int64[1] inputs, which its callers pass: the symbols, in order, and their inputs.
+        self.may_ask = False
+        self.asked: list[str] = []
+        self.size_inputs: list[str] = []
 
     def add_source(self, tensor: str, shape) -> None:
         for axis, d in enumerate(shape):
@@ -48,17 +53,30 @@ class Sizes:
         if d in self.sources:
             tensor, axis = self.sources[d]
             return self.g.op("Shape", [tensor], start=axis, end=axis + 1)
-        env = {}
-        for name in sorted(dims.free_symbols(d)):
-            symbol = dims.sym(name)
-            if symbol not in self.sources:
-                raise SizeError(name)
-            env[name] = _Size(self, self.dim(symbol), True)
-        try:
-            value = dims.evaluate(d, env)
-        except TypeError:  # max/min compare values, which an in-graph integer cannot do
-            raise SizeError(dims.to_str(d)) from None
-        return value.name if isinstance(value, _Size) else self.g.const([value])
+        while True:
+            try:
+                value = dims.evaluate_from(d, self.sources, self._read, self._pick)
+            except KeyError as missing:
+                self._ask(str(missing.args[0]), d)
+                continue
+            return value.name if isinstance(value, _Size) else self.g.const([value])
+
+    def _ask(self, name: str, d) -> None:
+        symbol = dims.sym(name)
+        if not self.may_ask or name not in dims.free_symbols(d) or symbol in self.sources:
+            raise SizeError(name)
+        self.asked.append(name)
+        self.size_inputs.append(self.g.unique(f"size.{name}"))
+        self.sources[symbol] = None
+        self.cache[symbol] = self.g.share(self.size_inputs[-1])
+
+    def _read(self, d) -> "_Size":
+        return _Size(self, self.dim(d), True)
+
+    def _pick(self, name: str, values: list) -> "_Size":
+        names = [v.name if isinstance(v, _Size) else self.g.const([v]) for v in values]
+        nonneg = all(v.nonneg if isinstance(v, _Size) else v >= 0 for v in values)
+        return _Size(self, self.g.op("Max" if name == "max" else "Min", names), nonneg)
 
     # ---- a shape
     def vector(self, items: list) -> str:
@@ -79,10 +97,10 @@ class Sizes:
         return pieces[0] if len(pieces) == 1 else self.g.op("Concat", pieces, axis=0)
 
 
-def located(error: SizeError, what: str, span) -> ArchError:
-    return ArchError(
-        f"{what} needs the size {error.missing} at run time, but no tensor in scope has a dimension "
-        f"it can be computed from; give the input a concrete shape (--input)", span)
+def located(error: SizeError, what: str, span) -> ShapeError:
+    return ShapeError(
+        f"ONNX export: {what} needs the size {error.missing} at run time, but no tensor in scope has a "
+        f"dimension it can be computed from", span)
 
 
 class _Size:

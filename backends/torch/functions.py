@@ -50,8 +50,8 @@ def const(value, dtype="float32"):
     return torch.tensor(value, dtype=DTYPES[dtype])
 
 
-def arange(end, dtype="int64", device=None):
-    return torch.arange(end, dtype=DTYPES[dtype], device=device)
+def arange(start=0, end=None, step=1, dtype="int64", device=None):
+    return torch.arange(start, end, step, dtype=DTYPES[dtype], device=device)
 
 
 def zeros(size, dtype="float32", device=None):
@@ -75,7 +75,54 @@ def einsum(*operands, equation):
 
 
 def getitem(x, index):
+    if any(isinstance(e, slice) and e.step is not None and e.step < 0 for e in index):
+        return _reversed_slices(x, index)
     return x[index]
+
+
+def _reversed_slices(x, index):
+    """torch slices with positive steps only: a negative-step slice is a flip, then the
+    mirrored positive slice (``range(n)[s]`` read backwards)."""
+    full = _full_index(index, x.dim())
+    axis, flipped, mirrored = 0, [], []
+    for e in full:
+        if isinstance(e, slice) and e.step is not None and e.step < 0:
+            n = x.shape[axis]
+            start, stop, step = e.indices(n)
+            flipped.append(axis)
+            e = slice(n - 1 - start, n - 1 - stop, -step)
+        mirrored.append(e)
+        axis += e is not None
+    return x.flip(flipped)[tuple(mirrored)]
+
+
+def _full_index(index, rank: int) -> tuple:
+    """The index with its Ellipsis spelled out as full slices."""
+    used = sum(1 for e in index if e is not None and e is not Ellipsis)
+    if Ellipsis not in index:
+        return tuple(index)
+    at = index.index(Ellipsis)
+    return tuple(index[:at]) + (slice(None),) * (rank - used) + tuple(index[at + 1:])
+
+
+def index_tensor(x, index, dim):
+    return x[(slice(None),) * dim + (index,)]
+
+
+def roll(x, shifts, dims=None):
+    return torch.roll(x, tuple(shifts), None if dims is None else tuple(dims))
+
+
+def cumsum(x, dim, dtype=None):
+    return torch.cumsum(x, dim, dtype=None if dtype is None else DTYPES[dtype])
+
+
+def topk(x, k, dim=-1, largest=True, sorted=True):
+    return tuple(torch.topk(x, k, dim=dim, largest=largest, sorted=sorted))
+
+
+def sort(x, dim=-1, descending=False, stable=False):
+    return tuple(torch.sort(x, dim=dim, descending=descending, stable=stable))
 
 
 def item(x, index):
@@ -209,6 +256,18 @@ FUNCTIONS = {
     "adaptive_max_pool2d": _pool(F.adaptive_max_pool2d, "output_size"),
     "adaptive_max_pool3d": _pool(F.adaptive_max_pool3d, "output_size"),
     "topk_gate": topk_gate, "mix": mix, "selective_scan": selective_scan,
+    "roll": roll, "flip": lambda x, dims: torch.flip(x, tuple(dims)),
+    "tril": lambda x, diagonal=0: torch.tril(x, diagonal), "triu": lambda x, diagonal=0: torch.triu(x, diagonal),
+    "cumsum": cumsum,
+    "eq": torch.eq, "not_equal": torch.ne, "less": torch.lt, "less_equal": torch.le, "greater": torch.gt,
+    "greater_equal": torch.ge,
+    "logical_and": torch.logical_and, "logical_or": torch.logical_or, "logical_not": torch.logical_not,
+    "masked_fill": lambda x, mask, value: x.masked_fill(mask, value),
+    "gather": lambda x, index, dim: torch.gather(x, dim, index),
+    "index_select": lambda x, index, dim: torch.index_select(x, dim, index.reshape(-1)),
+    "index_tensor": index_tensor, "topk": topk, "sort": sort,
+    "argmax": lambda x, dim=None, keepdim=False: torch.argmax(x, dim=dim, keepdim=keepdim),
+    "argmin": lambda x, dim=None, keepdim=False: torch.argmin(x, dim=dim, keepdim=keepdim),
 }
 
 # Ops whose result needs the device of the tensors around them (they have no tensor input).
