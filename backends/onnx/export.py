@@ -15,6 +15,7 @@ from onnx import helper
 
 from archlang.errors import ArchError, SpaceError
 from archlang.ir import Model
+from archlang.ir.expanded import check_expanded
 
 from .fill_and_write import fill_and_write
 from .fold import fold_batchnorm
@@ -37,6 +38,7 @@ def export_model(model: Model, weights: Mapping[str, np.ndarray], *, opset: int 
     ``path``: also written there, as ``write_model`` would, while the weights are being copied
     into the model (``fill_and_write``): faster than exporting, then writing."""
     require_concrete(model)
+    check_expanded(model, "export to ONNX")
     opset = _check_opset(model, DEFAULT_OPSET if opset is None else opset)
     table = ParamTable(model)
     arrays = table.check(weights)
