@@ -7,8 +7,8 @@ spec file (the loader for every file and import, ``archlang fmt`` and ``archlang
 * The bytes are UTF-8; the first byte that is not is a located error at its line and column.
 * The text's lines are registered, so every later diagnostic can quote them.
 
-Lines end at ``\\n``, ``\\r\\n`` or a lone ``\\r`` (``archlang.errors.sources``); ``spec_text``
-turns a lone ``\\r`` into ``\\n`` so the parser numbers lines the same way.
+Lines end at ``\\n``, ``\\r\\n`` or a lone ``\\r`` and nowhere else (``spec_text`` makes each a
+``\\n``, as Python's text files do), so the parser and the diagnostics number lines alike.
 
 Imports only ``archlang.errors``.
 """
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 import stat
 from pathlib import Path
 
@@ -27,12 +26,10 @@ from archlang.errors.sources import register_source, split_lines
 
 
 def spec_text(text: str) -> str:
-    """``text`` with every lone ``\\r`` (an old Mac line end) made a ``\\n``: the grammar and
-    the diagnostics then agree on where each line ends.  Offsets do not move."""
-    return _LONE_CR.sub("\n", text) if "\r" in text else text
-
-
-_LONE_CR = re.compile(r"\r(?!\n)")
+    """``text`` with universal newlines, as Python reads text files: ``\\r\\n`` and a lone
+    ``\\r`` (an old Mac line end) become ``\\n``, so the grammar and the diagnostics agree on
+    where each line ends.  Columns do not move."""
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
 def read_source(path: str | Path, display: str | None = None, span: Span | None = None) -> str:
