@@ -50,7 +50,7 @@ from archlang.errors import (
     SpaceError,
     Span,
 )
-from archlang.errors.limits import Budget, block_call
+from archlang.errors.limits import LIMITS, Budget, block_call
 from archlang.ir import BlockName, ChoiceDecl, Graph, Member, Node, Tie, dims
 from archlang.ir.types import DTYPES, TensorType
 from archlang.syntax import ast
@@ -156,11 +156,21 @@ class Builder:
 
     def add(self, ctx: Context, node: Node) -> Node:
         ctx.count_node(node.span)
+        _check_sizes(node)
         self.nodes.append(node)
         return node
 
     def members(self) -> tuple[tuple[str, Member], ...]:
         return tuple((name, slot.member) for name, slot in self.slots.items() if slot.member is not None)
+
+
+def _check_sizes(node: Node) -> None:
+    """Every concrete dimension of a value fits in int64, as torch and ONNX store sizes."""
+    for tensor in node.type if isinstance(node.type, tuple) else (node.type,):
+        for size in getattr(tensor, "shape", ()):
+            if type(size) is int and size > LIMITS.max_size:
+                raise LimitError(f"a dimension of {size:,} exceeds the limit of {LIMITS.max_size:,} (int64)",
+                                 node.span)
 
 
 # ---- block bodies ------------------------------------------------------------------------
