@@ -40,7 +40,7 @@ class Limits:
     max_size: int = 2**63 - 1  # a tensor dimension (what int64 holds: torch and ONNX store sizes so)
     max_call_depth: int = 48  # block calls nested inside block calls (recursion included)
     max_str_len: int = 10_000  # length of any string a spec builds or writes as a literal
-    max_expanded: int = 1_000_000  # nodes and modules of a model with every shared block written out
+    max_expanded: int = 200_000  # nodes and modules of a model written out (torch builds 100k in ~6 s)
     # ---- work of one run (a Budget)
     max_loop_steps: int = 250_000  # statements (and comprehension items) run
     max_nodes: int = 1_000_000  # dataflow nodes built

@@ -59,7 +59,7 @@ def _json_dim(d):
 def summarize(model: Model) -> Summary:
     """A row per layer and block call: refused (a located LimitError) when the rows, one per
     use of every shared block, would be more than ``LIMITS.max_expanded``."""
-    check_expanded(model, "summarize")
+    check_expanded(model, "summarize", repeats=False, modules=False)  # a rolled run is one row
     summary = Summary(model.name)
     counts = _Counts()
     _Walker(summary.rows, counts).graph(model.graph, "", 0)
