@@ -187,7 +187,7 @@ def test_name_resolution_is_near_linear():
         resolve_units([program.unit])
 
 
-@pytest.mark.parametrize("megabytes,fragment", [(5, "string literal of 5,000,002 characters exceeds the limit"),
+@pytest.mark.parametrize("megabytes,fragment", [(5, "string literal of 5,000,000 characters exceeds the limit"),
                                                 (50, "larger than the limit of 8,388,608 bytes")])
 def test_huge_string_literals(tmp_path, megabytes, fragment):
     name = write(tmp_path, "string.arch", 'let S = "' + "a" * (megabytes * 1_000_000) + '"\n')

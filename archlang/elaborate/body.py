@@ -281,6 +281,7 @@ class Body(Evaluator):
             except _Poisoned:
                 self._poison_targets(stmt)
             except ArchError as error:
+                error.located_at(stmt.span)
                 if isinstance(error, LimitError):
                     raise
                 self._add_error(error)

@@ -72,6 +72,10 @@ class Evaluator:
     def emit_op(self, op: str, tensors: list, attrs: dict, span: Span) -> Any: ...
 
     def eval(self, expr) -> Any:
+        budget = self.ctx.budget  # every evaluation counts: a statement may hold a 150-deep expression
+        budget.evaluations += 1
+        if budget.evaluations > LIMITS.max_evaluations:
+            raise budget.too_many_evaluations(expr.span)
         method = getattr(self, "eval_" + type(expr).__name__)
         return method(expr)
 
@@ -236,7 +240,11 @@ class Evaluator:
             raise ArchTypeError(
                 f"operator '{op}' on a symbolic size needs integers (use // for division)", expr.span
             )
-        return dims.simplify(_ARITH[op](left, right))
+        self.ctx.built(dims.size(left) * dims.size(right), expr.span)  # the work of expanding the product
+        try:
+            return dims.simplify(_ARITH[op](left, right))
+        except LimitError as error:
+            raise error.located_at(expr.span) from None
 
     def _power(self, expr, base, exponent):
         if isinstance(base, int) and isinstance(exponent, int) and exponent >= 0:

@@ -19,7 +19,7 @@ from archlang.elaborate.builtin_calls import special_builtins
 from archlang.elaborate.entry import check_program, elaborate_entry
 from archlang.elaborate.evaluate import NeedsConcrete
 from archlang.elaborate.values import BlockRef, Layer, OpRef, TensorVal
-from archlang.errors import ArchImportError, ArchNameError, ArchTypeError, Span
+from archlang.errors import ArchError, ArchImportError, ArchNameError, ArchTypeError, Span
 from archlang.errors.limits import stack_room
 from archlang.errors.sources import register_source
 from archlang.ir import Model, display
@@ -55,6 +55,8 @@ def _evaluate_in(unit: Unit, let: ast.Let, what: str):
         return Body(Context(budget=unit.budget), BlockRef(holder, unit), {}).eval(let.value)
     except NeedsConcrete as need:
         raise need.error() from None
+    except ArchError as error:
+        raise error.located_at(let.span) from None
 
 
 def new_loader(root: Path | None) -> Loader:

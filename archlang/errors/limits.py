@@ -40,10 +40,12 @@ class Limits:
     max_size: int = 2**63 - 1  # a tensor dimension (what int64 holds: torch and ONNX store sizes so)
     max_call_depth: int = 48  # block calls nested inside block calls (recursion included)
     max_str_len: int = 10_000  # length of any string a spec builds or writes as a literal
+    max_terms: int = 1_000  # products of terms in one multiplication of symbolic sizes (the zoo needs 6)
     max_expanded: int = 200_000  # nodes and modules of a model written out (torch builds 100k in ~6 s)
     # ---- work of one run (a Budget)
     max_loop_steps: int = 250_000  # statements (and comprehension items) run
-    max_nodes: int = 1_000_000  # dataflow nodes built
+    max_evaluations: int = 1_000_000  # expressions evaluated (the 10k-layer spec evaluates 70k)
+    max_nodes: int = 200_000  # dataflow nodes built (a node costs ~30 µs and ~2 KB; the 10k-layer spec has 20k)
     max_blocks: int = 10_000  # block bodies elaborated (a shared instance counts once)
     max_elements: int = 2_000_000  # list items, range elements and string characters built
 
@@ -55,10 +57,11 @@ class Budget:
     """The work one run has done so far, against ``LIMITS``.  Each ``charge_*`` raises a
     LimitError located at ``span`` once its total passes the limit."""
 
-    __slots__ = ("steps", "nodes", "blocks", "elements")
+    __slots__ = ("steps", "evaluations", "nodes", "blocks", "elements")
 
     def __init__(self) -> None:
         self.steps = 0
+        self.evaluations = 0  # counted by the evaluator itself, which calls too_many_evaluations
         self.nodes = 0
         self.blocks = 0
         self.elements = 0
@@ -67,6 +70,9 @@ class Budget:
         self.steps += 1
         if self.steps > LIMITS.max_loop_steps:
             raise LimitError(f"elaboration ran more than {LIMITS.max_loop_steps:,} statements", span)
+
+    def too_many_evaluations(self, span: Span) -> LimitError:
+        return LimitError(f"elaboration evaluated more than {LIMITS.max_evaluations:,} expressions", span)
 
     def charge_node(self, span: Span) -> None:
         self.nodes += 1

@@ -1,8 +1,8 @@
 """Parsing: .arch text → AST (archlang.syntax.ast), with located, human-worded syntax errors.
 
 Holds the Lark LALR parser (grammar/archlang.lark, loaded once), the post-lexer that drops
-newlines inside brackets and bounds their nesting and the length of every token (a string
-literal is at most ``LIMITS.max_str_len`` characters), and ``ToAst``, whose methods are named
+newlines inside brackets and bounds their nesting and the length of string literals (at
+most ``LIMITS.max_str_len`` characters; numbers are bounded by their value), and ``ToAst``, whose methods are named
 like the grammar rules they build.  Must not import the elaborator, the IR or any backend.
 """
 
@@ -50,7 +50,7 @@ class BracketNewlines:
     def process(self, stream):
         self.stack = stack = []
         previous = self.previous = None
-        longest = LIMITS.max_str_len
+        longest = LIMITS.max_str_len + 6  # a string literal's text, and its quotes (at most 6)
         for tok in stream:
             kind = tok.type
             if kind == "_NL":
@@ -59,8 +59,8 @@ class BracketNewlines:
                     continue
             elif kind in _BRACKETS:
                 self._bracket(tok, previous)
-            elif len(tok.value) > longest:
-                raise _too_long(self.file, tok)
+            elif kind == "STRING" and len(tok.value) > longest:
+                _check_literal(self.file, tok)
             self.previous, previous = previous, tok
             yield tok
 
@@ -80,10 +80,13 @@ class BracketNewlines:
             )
 
 
-def _too_long(file: str, tok: Token) -> LimitError:
-    what = "string literal" if tok.type == "STRING" else "token"
-    return LimitError(f"{what} of {len(tok.value):,} characters exceeds the limit of {LIMITS.max_str_len:,}",
-                      _token_span(file, tok))
+def _check_literal(file: str, tok: Token) -> None:
+    """A string literal's text (between its quotes) is at most ``max_str_len`` characters."""
+    quotes = 3 if tok.value[:3] in ('"""', "'''") else 1
+    length = len(tok.value) - 2 * quotes
+    if length > LIMITS.max_str_len:
+        raise LimitError(f"string literal of {length:,} characters exceeds the limit of {LIMITS.max_str_len:,}",
+                         _token_span(file, tok))
 
 
 def _is_call(opener: str, previous: Token | None) -> bool:
