@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import pytest
-from _fuzzing import assert_allowed, exercise, fuzz_seconds, run_cli, specs
+from _fuzzing import assert_allowed, assert_located, exercise, fuzz_seconds, run_cli, specs
 from hypothesis import HealthCheck, given, seed, settings
 from test_fmt import modules
 
@@ -70,8 +70,6 @@ def test_generated_specs_within_memory(text, tmp_path):
     assert "MemoryError" not in run.stderr, run.stderr
     assert run.returncode in (0, 1), run.stderr
     if run.returncode == 1:
-        from _fuzzing import assert_located
-
         assert_located(run.stderr, "check in a subprocess")
 
 

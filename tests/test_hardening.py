@@ -426,3 +426,28 @@ def test_a_bad_byte_is_located(data, line, col):
 ])
 def test_printable(text, shown):
     assert printable(text) == shown
+
+
+# ---- found while hardening: cases beyond the issue's ------------------------------------------
+
+
+def test_a_combinatorial_product_of_symbolic_sizes(tmp_path):
+    product = " * ".join(["(A + B + C + D + E + F)"] * 30)
+    name = write(tmp_path, "poly.arch", f"model M() {{\n    input x: [A, B, C, D, E, F]\n    n = {product}\n    return x\n}}\n")
+    fails_with(archlang_cli("check", name, cwd=tmp_path), tmp_path, "a symbolic size grows too large", line=3)
+
+
+def test_long_expressions_in_nested_loops(tmp_path):
+    total = " + ".join(["1"] * 140)
+    name = write(tmp_path, "evals.arch", "model M() {\n    input x: [B, 4]\n    n = 0\n    for i in range(10000) {\n"
+                                         f"        for j in range(24) {{\n            n = {total}\n        }}\n    }}\n    return x\n}}\n")
+    run = archlang_cli("check", name, cwd=tmp_path)
+    fails_with(run, tmp_path, f"evaluated more than {LIMITS.max_evaluations:,} expressions", line=6)
+    assert run.cpu < 10, f"{run.cpu:.1f} s"  # 60 s of CPU before the evaluation budget
+
+
+def test_many_nodes_from_few_statements(tmp_path):
+    total = " + ".join(["x"] * 140)
+    name = write(tmp_path, "nodes.arch", "model M() {\n    input x: [B, 4]\n    y = x\n    for i in range(10000) {\n"
+                                         f"        y = {total}\n    }}\n    return y\n}}\n")
+    fails_with(archlang_cli("check", name, cwd=tmp_path), tmp_path, f"more than {LIMITS.max_nodes:,} nodes", line=5)
