@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
 
-.PHONY: demo test setup system clean bench gallery
+.PHONY: demo test setup system clean bench gallery fuzz
 
 setup: $(STAMP)
 
@@ -29,6 +29,12 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest tests
+
+# The fuzzers (tests/test_fuzz.py mutates the zoo's specs, tests/test_fuzz_grammar.py generates
+# specs) for FUZZ_SECONDS each, new seeds every round; `make test` runs a fixed sample of both.
+FUZZ_SECONDS ?= 600
+fuzz: setup
+	ARCHLANG_FUZZ_SECONDS=$(FUZZ_SECONDS) $(BIN)/python -m pytest tests/test_fuzz.py tests/test_fuzz_grammar.py -q -x -s
 
 bench: setup
 	$(BIN)/python benchmarks/run_all.py

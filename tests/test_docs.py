@@ -150,7 +150,7 @@ def test_the_documented_limits_are_the_real_ones():
 
     from archlang.errors.limits import LIMITS
 
-    text = (ROOT / "docs" / "language.md").read_text(encoding="utf-8")
+    text = (ROOT / "docs" / "safety.md").read_text(encoding="utf-8")
     for field in fields(LIMITS):
         value = getattr(LIMITS, field.name)
         assert f"| `{field.name}` | {value:,} |" in text, f"limit {field.name} = {value:,} is not documented"

@@ -4,10 +4,15 @@ Acceptance: at least 300 mutations through ``archlang check`` — zero traceback
 located diagnostic (a line and column inside the file it names), nothing slower than 2 s.
 
 The mutations are deterministic (seeded): character-level edits (insert, delete, replace with
-brackets, quotes, digits, operators …) and token-level edits (drop, duplicate or swap tokens,
-numbers replaced by huge or negative values, identifiers renamed).  Each mutated spec is written
+brackets, quotes, digits, operators …), token-level edits (drop, duplicate or swap tokens,
+numbers replaced by huge or negative values, identifiers renamed) and byte-level edits (bytes
+that are not UTF-8, NUL and other control characters, form feeds, lone carriage returns,
+U+2028, a byte-order mark, a multi-byte character cut in half).  Each mutated spec is written
 next to a copy of the original, so its relative imports still resolve, and is checked in-process
 through the CLI's own code path (``archlang.cli.main(["check", path])``).
+
+``make fuzz`` (ARCHLANG_FUZZ_SECONDS=N) also runs new mutations, seed after seed, for N seconds.
+tests/test_fuzz_grammar.py generates specs instead of mutating them.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import time
 from pathlib import Path
 
 import pytest
+from _fuzzing import fuzz_seconds
 
 import archlang
 from archlang.errors import ArchError
@@ -93,20 +99,47 @@ def _token_mutation(rng: random.Random, text: str) -> tuple[str, str]:
     return kind, text[:m.start()] + n.group() + text[m.end():n.start()] + m.group() + text[n.end():]
 
 
-def _mutations() -> list:
-    rng = random.Random(SEED)
+_ODD_BYTES = [b"\xff", b"\xc3", b"\xe2\x82", b"\x00", b"\x1b]0;title\x07", b"\r", b"\x0c", b"\xe2\x80\xa8",
+              b"\xef\xbb\xbf", b"\xed\xa0\x80", b"\x7f", b"\xc2\x85", b"\t"]
+
+
+def _byte_mutation(rng: random.Random, data: bytes) -> tuple[str, bytes]:
+    kind = rng.choice(["insert", "replace", "truncate"])
+    i = rng.randrange(len(data))
+    if kind == "truncate":  # possibly in the middle of a multi-byte character
+        return kind, data[:i]
+    return kind, data[:i] + rng.choice(_ODD_BYTES) + data[i + (kind == "replace"):]
+
+
+def mutate(rng: random.Random, text: str, level: str) -> tuple[bytes, list[str]]:
+    """One to four edits of ``level`` (char, token or byte) to ``text``: the mutated bytes."""
+    times = 1 if rng.random() < 0.8 else rng.randint(2, 4)  # sometimes several edits
+    kinds: list[str] = []
+    if level == "byte":
+        data = text.encode("utf-8")
+        for _ in range(times):
+            kind, data = _byte_mutation(rng, data)
+            kinds.append(kind)
+        return data, kinds
+    for _ in range(times):
+        kind, text = (_char_mutation if level == "char" else _token_mutation)(rng, text)
+        kinds.append(kind)
+    return text.encode("utf-8", "surrogatepass"), kinds
+
+
+LEVELS = ("char", "token", "byte")
+
+
+def _mutations(seed: int = SEED, total: int = TOTAL) -> list:
+    rng = random.Random(seed)
     cases = []
-    per_file = -(-TOTAL // max(len(SPEC_FILES), 1))
+    per_file = -(-total // max(len(SPEC_FILES), 1))
     for spec in SPEC_FILES:
         text = spec.read_text(encoding="utf-8")
         rel = spec.relative_to(SPECS)
         for k in range(per_file):
-            level = "char" if k % 2 == 0 else "token"
-            times = 1 if rng.random() < 0.8 else rng.randint(2, 4)  # sometimes several edits
-            mutated, kinds = text, []
-            for _ in range(times):
-                kind, mutated = (_char_mutation if level == "char" else _token_mutation)(rng, mutated)
-                kinds.append(kind)
+            level = LEVELS[k % len(LEVELS)]
+            mutated, kinds = mutate(rng, text, level)
             cases.append(pytest.param(rel, k, mutated, id=f"{rel.with_suffix('')}-{k:03d}-{level}-{'+'.join(kinds)}"))
     return cases
 
@@ -127,8 +160,7 @@ def _check(path: Path, monkeypatch, capsys) -> tuple[int, list[ArchError], str, 
     errors: list[ArchError] = []
     if HAS_CLI:
         import archlang.cli.app as cli
-
-        original = cli.render_error
+        from archlang.errors.render import render_error as original  # cli.render_error may be patched already
 
         def capture(error, *args, **kwargs):
             errors.append(error)
@@ -168,10 +200,13 @@ def test_enough_mutations():
     assert len(MUTATIONS) >= min(300, TOTAL)
 
 
-@pytest.mark.parametrize("rel,k,text", MUTATIONS)
-def test_mutated_spec(rel: Path, k: int, text: str, spec_copy: Path, monkeypatch, capsys):
-    path = spec_copy / rel.parent / f"{rel.stem}__m{k:03d}.arch"
-    path.write_text(text, encoding="utf-8")
+@pytest.mark.parametrize("rel,k,data", MUTATIONS)
+def test_mutated_spec(rel: Path, k: int, data: bytes, spec_copy: Path, monkeypatch, capsys):
+    _check_mutated(spec_copy / rel.parent / f"{rel.stem}__m{k:03d}.arch", data, monkeypatch, capsys)
+
+
+def _check_mutated(path: Path, data: bytes, monkeypatch, capsys) -> None:
+    path.write_bytes(data)
     code, errors, stderr, elapsed = _check(path, monkeypatch, capsys)
     assert "Traceback" not in stderr
     assert elapsed < CPU_LIMIT, f"checking took {elapsed:.2f} s of CPU"
@@ -200,19 +235,35 @@ def test_originals_check_cleanly(spec_copy: Path, monkeypatch, capsys):
 
 @pytest.mark.skipif(not HAS_CLI, reason="archlang/cli.py does not exist yet")
 def test_cli_subprocess_on_mutated_files(spec_copy: Path):
-    """``python -m archlang check`` as a user runs it: no traceback, exit code 0 or 1."""
+    """``python -m archlang check`` as a user runs it, within 4 GiB of address space when
+    prlimit is there: no traceback, exit code 0 or 1."""
     rng = random.Random(SEED + 1)
     picked = rng.sample(range(len(MUTATIONS)), 6)
     paths = []
     for i in picked:
-        rel, k, text = MUTATIONS[i].values
+        rel, k, data = MUTATIONS[i].values
         path = spec_copy / rel.parent / f"{rel.stem}__sub{k:03d}.arch"
-        path.write_text(text, encoding="utf-8")
+        path.write_bytes(data)
         paths.append(str(path))
     for batch in (paths[:3], paths[3:]):
-        run = subprocess.run([sys.executable, "-m", "archlang", "check", *batch], capture_output=True,
+        limit = ["prlimit", f"--as={4 * 2**30}"] if shutil.which("prlimit") else []
+        run = subprocess.run([*limit, sys.executable, "-m", "archlang", "check", *batch], capture_output=True,
                              text=True, timeout=60, cwd=ROOT)
         assert "Traceback" not in run.stderr, run.stderr
         assert run.returncode in (0, 1), run.stderr
         if run.returncode == 1:
             assert re.search(r":\d+:\d+: error: ", run.stderr), run.stderr
+
+
+@pytest.mark.skipif(fuzz_seconds() <= 0, reason="make fuzz runs this (ARCHLANG_FUZZ_SECONDS)")
+def test_mutations_for_as_long_as_asked(spec_copy: Path, monkeypatch, capsys):
+    """Round after round of new mutations (a new seed each) until ARCHLANG_FUZZ_SECONDS pass."""
+    stop = time.monotonic() + fuzz_seconds()
+    start = int(os.environ.get("ARCHLANG_FUZZ_SEED", time.time_ns() % 2**32))
+    rounds = 0
+    while time.monotonic() < stop:
+        for case in _mutations(seed=start + rounds, total=len(SPEC_FILES)):
+            rel, k, data = case.values
+            _check_mutated(spec_copy / rel.parent / f"{rel.stem}__long.arch", data, monkeypatch, capsys)
+        rounds += 1
+    print(f"{rounds} rounds of {len(SPEC_FILES)} mutations from seed {start}")

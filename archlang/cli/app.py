@@ -18,7 +18,7 @@ from archlang.api import export_onnx, load_weights
 from archlang.cli import ops as ops_command
 from archlang.cli.lsp import add_lsp_parser
 from archlang.errors import ArchError
-from archlang.errors.render import render_error
+from archlang.errors.render import printable, render_error
 from archlang.ir import dims
 from archlang.nas import Space
 from archlang.nas.describe import describe_space, sample_files
@@ -26,6 +26,7 @@ from archlang.nas.progress import Progress
 from archlang.objectives import ObjectiveError, combine
 from archlang.report.summary import format_summary, summarize
 from archlang.syntax.fmt import format_source
+from archlang.syntax.source import read_source
 
 
 class UsageError(Exception):
@@ -66,7 +67,7 @@ def _counts(program) -> str:
 def _print_definitions(program) -> None:
     for name, definition in program.definitions.items():
         params = ", ".join(p.name + (f": {p.type}" if p.type else "") for p in definition.params)
-        doc = f"  — {definition.doc.splitlines()[0]}" if definition.doc else ""
+        doc = f"  — {printable(definition.doc.splitlines()[0])}" if definition.doc else ""
         signature = f"({params})" if params or definition.alias is None else ""
         print(f"{definition.kind:<6} {name}{signature}{doc}")
 
@@ -78,12 +79,7 @@ def cmd_fmt(args) -> int:
     changed, failed = [], False
     for path in args.files:
         try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            print(f"{path}: error: cannot read: {exc.strerror or exc}", file=sys.stderr)
-            failed = True
-            continue
-        try:
+            text = read_source(path)
             formatted = format_source(text, path)
         except ArchError as error:
             print(render_error(error, _color(sys.stderr)), file=sys.stderr)

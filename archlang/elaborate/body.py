@@ -50,7 +50,7 @@ from archlang.errors import (
     SpaceError,
     Span,
 )
-from archlang.errors.limits import LIMITS
+from archlang.errors.limits import LIMITS, Budget, block_call
 from archlang.ir import BlockName, ChoiceDecl, Graph, Member, Node, Tie, dims
 from archlang.ir.types import DTYPES, TensorType
 from archlang.syntax import ast
@@ -67,14 +67,13 @@ class AssertFailed(ArchError):
 class Context:
     """State shared while elaborating one entry point."""
 
-    def __init__(self, assignment: dict[str, Any] | None = None) -> None:
+    def __init__(self, assignment: dict[str, Any] | None = None, budget: Budget | None = None) -> None:
         self.assignment = assignment or {}
+        self.budget = budget if budget is not None else Budget()  # the run's work so far
         self.cache: dict[Any, Any] = {}
         self.keep: list = []  # objects whose id() is a cache key
         self.chain: list[tuple[str, str]] = []  # (block name, member path) of enclosing calls
         self.choices: dict[str, ChoiceDecl] = {}  # absolute label -> decision
-        self.nodes = 0
-        self.steps = 0
         self.entry: str | None = None  # the entry point's name, first in every chain note
         self.conditions: list = []  # (label, option indices) of the choices enclosing this point
         self.constrained = False  # whether a `constrain` statement left a constraint in the IR
@@ -109,15 +108,14 @@ class Context:
         return ".".join(member for _, member in self.chain[1:])
 
     def count_node(self, span: Span) -> None:
-        self.nodes += 1
-        if self.nodes > LIMITS.max_nodes:
-            raise LimitError(f"the model elaborates to more than {LIMITS.max_nodes:,} nodes", span)
+        self.budget.charge_node(span)
 
     def step(self, span: Span) -> None:
-        self.steps += 1
-        if self.steps > LIMITS.max_loop_steps:
-            raise LimitError(f"elaboration ran more than {LIMITS.max_loop_steps:,} statements", span)
+        self.budget.charge_step(span)
 
+    def built(self, count: int, span: Span) -> None:
+        """``count`` list elements or string characters are being built."""
+        self.budget.charge_elements(count, span)
 
 
 # ---- graph under construction ------------------------------------------------------------
@@ -158,11 +156,21 @@ class Builder:
 
     def add(self, ctx: Context, node: Node) -> Node:
         ctx.count_node(node.span)
+        _check_sizes(node)
         self.nodes.append(node)
         return node
 
     def members(self) -> tuple[tuple[str, Member], ...]:
         return tuple((name, slot.member) for name, slot in self.slots.items() if slot.member is not None)
+
+
+def _check_sizes(node: Node) -> None:
+    """Every concrete dimension of a value fits in int64, as torch and ONNX store sizes."""
+    for tensor in node.type if isinstance(node.type, tuple) else (node.type,):
+        for size in getattr(tensor, "shape", ()):
+            if type(size) is int and size > LIMITS.max_size:
+                raise LimitError(f"a dimension of {size:,} exceeds the limit of {LIMITS.max_size:,} (int64)",
+                                 node.span)
 
 
 # ---- block bodies ------------------------------------------------------------------------
@@ -273,6 +281,7 @@ class Body(Evaluator):
             except _Poisoned:
                 self._poison_targets(stmt)
             except ArchError as error:
+                error.located_at(stmt.span)
                 if isinstance(error, LimitError):
                     raise
                 self._add_error(error)
@@ -622,21 +631,21 @@ class Body(Evaluator):
         lifted = _lift_choice_values(args, kwargs)
         if lifted is not None:
             return self._lifted_choice(lifted, lambda a, k: self.construct_block(ref, a, k, expr), args, kwargs, expr)
-        bound = bind_params(ref, args, kwargs, expr.span, _arg_spans(expr))
+        bound = bind_params(ref, args, kwargs, expr.span, _arg_spans(expr), self.ctx.budget)
         if not any(isinstance(s, ast.Input) for s in ref.definition.body or ()):
             return self._run_factory(ref, bound, expr)
         return BlockLayer(ref, bound, expr.span)
 
     def _run_factory(self, ref: BlockRef, bound: dict, expr: ast.Call) -> Layer:
-        if len(self.ctx.chain) >= LIMITS.max_call_depth:
-            raise LimitError(f"block calls nested more than {LIMITS.max_call_depth} deep", expr.span)
-        factory = Body(self.ctx, ref, bound)
-        factory._pending_inputs = None
-        self.ctx.chain.append((ref.definition.name, self.target or ref.definition.name))
-        try:
-            factory.execute_body()
-        finally:
-            self.ctx.chain.pop()
+        with block_call(expr.span):
+            self.ctx.budget.charge_block(ref.definition.name, expr.span)
+            factory = Body(self.ctx, ref, bound)
+            factory._pending_inputs = None
+            self.ctx.chain.append((ref.definition.name, self.target or ref.definition.name))
+            try:
+                factory.execute_body()
+            finally:
+                self.ctx.chain.pop()
         if factory.errors:
             raise ArchError.collect(factory.errors)
         layer = getattr(factory, "returned_layer", None)
@@ -696,8 +705,10 @@ class Body(Evaluator):
 # ---- block arguments ---------------------------------------------------------------------
 
 
-def bind_params(ref: BlockRef, args: list, kwargs: dict, span: Span, arg_spans: dict[str, Span] | None = None) -> dict:
-    """Arguments of a block call → {param: value}, defaults filled in and types checked."""
+def bind_params(ref: BlockRef, args: list, kwargs: dict, span: Span, arg_spans: dict[str, Span] | None = None,
+                budget: Budget | None = None) -> dict:
+    """Arguments of a block call → {param: value}, defaults filled in and types checked;
+    evaluating the defaults is charged to ``budget``, the caller's run."""
     given = match_arguments(ref, args, kwargs, span, arg_spans or {})
     bound: dict[str, Any] = {}
     for param in ref.definition.params:
@@ -705,7 +716,7 @@ def bind_params(ref: BlockRef, args: list, kwargs: dict, span: Span, arg_spans: 
         if param.name in given:
             value = given[param.name]
         elif param.default is not None:  # evaluated in the block's own file, seeing the earlier parameters
-            value = Body(Context(), ref, dict(bound)).eval(param.default)
+            value = Body(Context(budget=budget), ref, dict(bound)).eval(param.default)
             where = param.default.span  # a default of the wrong type is the definition's fault
         else:
             raise ArchTypeError(f"{ref.definition.name} is missing argument '{param.name}'", span)

@@ -45,6 +45,8 @@ def constant_builtin(fn):
             raise ArchTypeError(f"{name}: {error}", expr.span) from None
         if type(result) is int and result.bit_length() > LIMITS.max_int_bits:  # int(1e300), round(...)
             raise LimitError(f"{name}() gives an integer beyond the {LIMITS.max_int_bits}-bit limit", expr.span)
+        if isinstance(result, (list, tuple, str, SymbolicList)):  # each such result is bounded by max_repeat
+            body.ctx.built(len(result.items) if isinstance(result, SymbolicList) else len(result), expr.span)
         return result
 
     return call
@@ -66,6 +68,7 @@ def sequential_builtin(body, args, kwargs, expr):
     for item, arg in zip(items, expr.args if len(expr.args) == len(items) else [expr] * len(items)):
         if not isinstance(item, Layer):
             raise ArchTypeError(f"Sequential takes layers, got {describe(item)}", arg.span)
+    body.ctx.built(len(items), expr.span)
     return SeqLayer(tuple(items), prefix, expr.span, count)
 
 

@@ -159,7 +159,12 @@ def b_str(x):
 def b_round(x, ndigits=None):
     if isinstance(x, bool) or not isinstance(x, (int, float)):
         raise OpError(f"round() needs a number, got {describe(x)}")
-    return round(x) if ndigits is None else round(x, _int(ndigits, "ndigits"))
+    if ndigits is None:
+        return round(x)
+    ndigits = _int(ndigits, "ndigits")
+    if isinstance(x, int) and ndigits < 0 and -ndigits > len(str(abs(x))):
+        return 0  # 10 ** -ndigits > 2 |x|; Python would compute that power first, for ever
+    return round(x, ndigits)
 
 
 def b_sum_numbers(items):

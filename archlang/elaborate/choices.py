@@ -17,7 +17,8 @@ import math
 
 from archlang.elaborate.builtins import describe, is_int
 from archlang.elaborate.values import BlockLayer, ChoiceLayer, ChoiceValue, FixedChoice, Layer, OpLayer, TensorVal
-from archlang.errors import ArchTypeError, SpaceError
+from archlang.errors import ArchTypeError, LimitError, SpaceError
+from archlang.errors.limits import LIMITS
 from archlang.ir import ChoiceDecl, Node, dims
 
 
@@ -222,12 +223,25 @@ def _choose_values(body, label: str, k, candidates: list, expr):
         raise ArchTypeError(f"cannot choose {k} of {len(candidates)} candidates", expr.span)
     if len(set(map(repr, candidates))) != len(candidates):
         raise ArchTypeError("choose's candidates must be distinct", expr.args[1].span)
+    _check_subset_count(body, k, len(candidates), expr)
     _record(body.ctx, ChoiceDecl(label=label, kind="subset", options=_describe_options(candidates), k=k,
                                  when=(tuple(body.ctx.conditions),), span=expr.span))
     if label in body.ctx.assignment:
         return _assigned_subset(body.ctx, label, candidates, k, expr)
     subsets = [list(s) for s in itertools.combinations(candidates, k)]
     return subsets[0] if len(subsets) == 1 else ChoiceValue(label, tuple(subsets))
+
+
+def _check_subset_count(body, k: int, n: int, expr) -> None:
+    """Counted before a single subset is built: ``choose(4, range(300))`` has 330 million."""
+    count = math.comb(n, k)
+    if count > LIMITS.max_repeat:
+        shown = f"{count:,}" if count < 10**15 else f"about 10^{len(str(count)) - 1}"
+        raise LimitError(
+            f"choose({k}, …) of {n:,} candidates has {shown} subsets; the limit is {LIMITS.max_repeat:,}",
+            expr.span,
+        )
+    body.ctx.built(count * k, expr.span)
 
 
 def _check_choose(k, candidates, expr) -> None:

@@ -12,23 +12,26 @@ from archlang.elaborate.layers import elaborate_block
 from archlang.elaborate.satisfy import broken, collect, violation
 from archlang.elaborate.values import BlockLayer, BlockRef
 from archlang.errors import ArchError, ArchNameError, ArchTypeError, SpaceError
+from archlang.errors.limits import Budget
 from archlang.ir import Model
 from archlang.ir.types import TensorType
 from archlang.resolve.units import Unit
 from archlang.syntax import ast
 
 
-def elaborate_entry(unit: Unit, definition: ast.BlockDef, params: dict, inputs: dict, assignment) -> Model:
-    """The IR of ``definition`` (a model, space or block of ``unit``) with ``params`` and ``inputs``."""
+def elaborate_entry(unit: Unit, definition: ast.BlockDef, params: dict, inputs: dict, assignment,
+                    budget: Budget | None = None) -> Model:
+    """The IR of ``definition`` (a model, space or block of ``unit``) with ``params`` and
+    ``inputs``; its work is charged to ``budget`` (by default a run of its own)."""
     name = definition.name
-    ctx = Context(assignment)
+    ctx = Context(assignment, budget)
     ctx.entry = name
     ref = BlockRef(definition, unit)
     try:  # a decision the entry point itself branches on cannot be lifted to a caller
         if definition.alias is not None:
             ref, args = _alias_target(ctx, ref, params)
         else:
-            args = bind_params(ref, [], params, definition.span)
+            args = bind_params(ref, [], params, definition.span, budget=ctx.budget)
         if not any(isinstance(s, ast.Input) for s in ref.definition.body or ()):
             raise ArchTypeError(
                 f"{definition.kind} {name} declares no inputs (a block without inputs is a layer factory)",
@@ -48,7 +51,7 @@ def elaborate_entry(unit: Unit, definition: ast.BlockDef, params: dict, inputs: 
             definition.span,
         )
     model = Model(name=name, kind=definition.kind, params=_ir_args(args), graph=graph,
-                  choices=tuple(free.values()))
+                  choices=tuple(free.values()), span=definition.span)
     if ctx.constrained and not free:
         _check_constraints(unit, model)
     return model
@@ -66,12 +69,12 @@ def _alias_target(ctx: Context, ref: BlockRef, params: dict):
     definition = ref.definition
     own = {p.name for p in definition.params}
     mine = {k: v for k, v in params.items() if k in own}
-    bound = bind_params(ref, [], mine, definition.span) if definition.params else {}
+    bound = bind_params(ref, [], mine, definition.span, budget=ctx.budget) if definition.params else {}
     value = Body(ctx, ref, bound).eval(definition.alias)
     if not isinstance(value, BlockLayer):
         raise ArchTypeError(f"{definition.kind} {definition.name} must be a call of a block", definition.alias.span)
     rest = {k: v for k, v in params.items() if k not in own}
-    args = bind_params(value.ref, [], {**value.args, **rest}, definition.span) if rest else value.args
+    args = bind_params(value.ref, [], {**value.args, **rest}, definition.span, budget=ctx.budget) if rest else value.args
     return value.ref, args
 
 
@@ -95,7 +98,7 @@ def _override(stmt: ast.Input, shape) -> TensorType:
 
 def check_program(unit: Unit) -> list[Model]:
     """Every model and space of ``unit`` elaborated with its defaults, and every constant
-    evaluated; all errors reported together."""
+    evaluated; all errors reported together.  All of it is one run: the load's budget."""
     models, errors = [], []
     for name in list(unit.lets):
         try:
@@ -106,7 +109,7 @@ def check_program(unit: Unit) -> list[Model]:
         if definition.kind == "block" or _needs_arguments(definition):
             continue
         try:
-            models.append(elaborate_entry(unit, definition, {}, {}, None))
+            models.append(elaborate_entry(unit, definition, {}, {}, None, unit.budget))
         except ArchError as error:
             errors.append(error)
     if errors:

@@ -75,6 +75,10 @@ class Evaluator:
     def emit_op(self, op: str, tensors: list, attrs: dict, span: Span) -> Any: ...
 
     def eval(self, expr) -> Any:
+        budget = self.ctx.budget  # every evaluation counts: a statement may hold a 150-deep expression
+        budget.evaluations += 1
+        if budget.evaluations > LIMITS.max_evaluations:
+            raise budget.too_many_evaluations(expr.span)
         method = getattr(self, "eval_" + type(expr).__name__)
         return method(expr)
 
@@ -88,10 +92,12 @@ class Evaluator:
         return Ellipsis
 
     def eval_ListExpr(self, expr: ast.ListExpr):
+        self.ctx.built(len(expr.items), expr.span)
         return [self.eval(item) for item in expr.items]
 
     def eval_TupleExpr(self, expr: ast.TupleExpr):
-        return tuple(self.eval(item) for item in expr.items)
+        self.ctx.built(len(expr.items), expr.span)
+        return tuple([self.eval(item) for item in expr.items])
 
     def eval_Slice(self, expr: ast.Slice):
         parts = [None if e is None else self.eval(e) for e in (expr.start, expr.stop, expr.step)]
@@ -197,16 +203,19 @@ class Evaluator:
         limit = LIMITS.max_str_len if isinstance(seq, str) else LIMITS.max_repeat
         if len(seq) * max(times, 0) > limit:
             raise LimitError(f"repetition builds {len(seq) * times:,} elements; the limit is {limit:,}", expr.span)
+        self.ctx.built(len(seq) * max(times, 0), expr.span)
         return seq * times
 
     def _bounded_str(self, s: str, span: Span) -> str:
         if len(s) > LIMITS.max_str_len:
             raise LimitError(f"string of {len(s):,} characters exceeds the limit of {LIMITS.max_str_len:,}", span)
+        self.ctx.built(len(s), span)
         return s
 
     def _bounded_list(self, items, span: Span):
         if len(items) > LIMITS.max_repeat:
             raise LimitError(f"list of {len(items):,} elements exceeds the limit of {LIMITS.max_repeat:,}", span)
+        self.ctx.built(len(items), span)
         return items
 
     def _check_numbers(self, expr, left, right):
@@ -236,7 +245,11 @@ class Evaluator:
             raise ArchTypeError(
                 f"operator '{op}' on a symbolic size needs integers (use // for division)", expr.span
             )
-        return dims.simplify(_ARITH[op](left, right))
+        self.ctx.built(dims.size(left) * dims.size(right), expr.span)  # the work of expanding the product
+        try:
+            return dims.simplify(_ARITH[op](left, right))
+        except LimitError as error:
+            raise error.located_at(expr.span) from None
 
     def _power(self, expr, base, exponent):
         if isinstance(base, int) and isinstance(exponent, int) and exponent >= 0:
@@ -317,7 +330,7 @@ class Evaluator:
         if isinstance(value, Poison):
             return value
         if isinstance(value, TensorVal):
-            index = tuple(self.eval(item) for item in expr.items)
+            index = tuple([self.eval(item) for item in expr.items])
             if any(isinstance(e, Poison) for e in index):
                 return POISON
             if any(isinstance(e, TensorVal) for e in index):
@@ -361,7 +374,9 @@ class Evaluator:
         if not isinstance(value, (list, tuple, str)):
             raise ArchTypeError(f"cannot index {describe(value)}", expr.value.span)
         if isinstance(index, slice):
-            return value[slice(*(self.concrete(p, expr.span, "a slice bound") for p in (index.start, index.stop, index.step)))]
+            part = value[slice(*[self.concrete(p, expr.span, "a slice bound") for p in (index.start, index.stop, index.step)])]
+            self.ctx.built(len(part), expr.span)
+            return part
         index = self.concrete(index, expr.span, "an index")
         if isinstance(index, bool) or not isinstance(index, int):
             raise ArchTypeError(f"list index must be an integer, got {describe(index)}", expr.items[0].span)
@@ -402,6 +417,7 @@ class Evaluator:
             items, count = list(items.items), items.count
         if not isinstance(items, (list, tuple)):
             raise ArchTypeError(f"a comprehension iterates over a list, got {describe(items)}", expr.iter.span)
+        self.ctx.built(len(items), expr.span)
         result = [self._comp_item(expr, i, item, count) for i, item in enumerate(items)]
         result = [r for r in result if r is not _SKIP]
         return SymbolicList(tuple(result), count) if count is not None else result

@@ -26,8 +26,8 @@ from archlang.elaborate.values import (
     SeqLayer,
     TensorVal,
 )
-from archlang.errors import ArchTypeError, LimitError, OpError, ShapeError, SpaceError, Span
-from archlang.errors.limits import LIMITS
+from archlang.errors import ArchTypeError, OpError, ShapeError, SpaceError, Span
+from archlang.errors.limits import block_call
 from archlang.ir import Graph, Member, Node, dims
 from archlang.ir.types import TensorType
 
@@ -229,17 +229,14 @@ def elaborate_block(ctx, ref: BlockRef, args: dict, types, span: Span, name: str
         for key in (base_key, base_key + (ctx.path, name)):
             if key in ctx.cache:
                 return ctx.cache[key]
-    if len(ctx.chain) >= LIMITS.max_call_depth:
-        raise LimitError(
-            f"block calls nested more than {LIMITS.max_call_depth} deep"
-            f" (is {ref.definition.name} recursive without end?)", span,
-        )
-    choices_before = len(ctx.choices)
-    ctx.chain.append((ref.definition.name, name))
-    try:
-        graph = ctx.run_body(ref, args, list(types) if types is not None else None, span)
-    finally:
-        ctx.chain.pop()
+    with block_call(span, f" (is {ref.definition.name} recursive without end?)"):
+        ctx.budget.charge_block(ref.definition.name, span)
+        choices_before = len(ctx.choices)
+        ctx.chain.append((ref.definition.name, name))
+        try:
+            graph = ctx.run_body(ref, args, list(types) if types is not None else None, span)
+        finally:
+            ctx.chain.pop()
     if base_key is not None:
         # A body that made search choices has labels tied to its path: share it no further.
         key = base_key if len(ctx.choices) == choices_before else base_key + (ctx.path, name)

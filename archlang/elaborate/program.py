@@ -19,7 +19,8 @@ from archlang.elaborate.builtin_calls import special_builtins
 from archlang.elaborate.entry import check_program, elaborate_entry
 from archlang.elaborate.evaluate import NeedsConcrete
 from archlang.elaborate.values import BlockRef, Layer, OpRef, TensorVal
-from archlang.errors import ArchImportError, ArchNameError, ArchTypeError, Span
+from archlang.errors import ArchError, ArchImportError, ArchNameError, ArchTypeError, Span
+from archlang.errors.limits import stack_room
 from archlang.errors.sources import register_source
 from archlang.ir import Model, display
 from archlang.resolve.loader import Loader
@@ -51,9 +52,11 @@ def evaluate_let(unit: Unit, let: ast.Let):
 def _evaluate_in(unit: Unit, let: ast.Let, what: str):
     holder = ast.BlockDef("block", what, (), None, (), None, let.span)
     try:
-        return Body(Context(), BlockRef(holder, unit), {}).eval(let.value)
+        return Body(Context(budget=unit.budget), BlockRef(holder, unit), {}).eval(let.value)
     except NeedsConcrete as need:
         raise need.error() from None
+    except ArchError as error:
+        raise error.located_at(let.span) from None
 
 
 def new_loader(root: Path | None) -> Loader:
@@ -99,7 +102,8 @@ class Program:
     def elaborate(self, name: str, params: dict | None = None, inputs: dict | None = None,
                   assignment: dict | None = None) -> Model:
         """The IR of entry point ``name`` (a model, space or block with defaults)."""
-        return elaborate_entry(self.unit, self.definition(name), params or {}, inputs or {}, assignment)
+        with stack_room():
+            return elaborate_entry(self.unit, self.definition(name), params or {}, inputs or {}, assignment)
 
     def argument(self, name: str, expression: str) -> Any:
         """``expression``, in the language, evaluated in this file's scope: the value of the
@@ -107,11 +111,13 @@ class Program:
         file = f"<--param {name}>"
         text = f"let {name} = {expression}"
         register_source(file, text)
-        return _evaluate_in(self.unit, parse(text, file).items[0], f"--param {name}")
+        with stack_room():
+            return _evaluate_in(self.unit, parse(text, file).items[0], f"--param {name}")
 
     def check(self) -> list[Model]:
         """Elaborate every model and space with its defaults; all errors reported together."""
-        return check_program(self.unit)
+        with stack_room():
+            return check_program(self.unit)
 
     def __repr__(self) -> str:
         return f"<Program {self.file}: models={self.models} spaces={self.spaces} blocks={self.blocks}>"
@@ -122,26 +128,27 @@ class Program:
         return display.show("program.svg", self)
 
 
-def _root_of(path: Path | None) -> Path | None:
-    return path.parent.resolve() if path is not None else None
-
-
 def load_program(path: str | Path, *, check: bool = True) -> Program:
+    where = Span(str(path), 1, 1)
+    if "\0" in str(path):
+        raise ArchImportError(f"the file name {str(path)!r} contains a NUL byte", where)
     path = Path(path)
-    loader = new_loader(_root_of(path))
-    if not path.exists():
-        raise ArchImportError(f"no such file: {path}", Span(str(path), 1, 1))
-    if path.is_dir():
-        raise ArchImportError(f"{path} is a folder, not an .arch file", Span(str(path), 1, 1))
-    unit = loader.load_file(path.resolve(), None)
-    return _finish(loader, unit, check)
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError) as exc:  # a symlink loop
+        raise ArchImportError(f"cannot read {path}: {exc}", where) from None
+    loader = new_loader(resolved.parent)
+    with stack_room():
+        unit = loader.load_file(resolved, None)
+        return _finish(loader, unit, check)
 
 
 def loads_program(text: str, filename: str = "<string>", *, check: bool = True) -> Program:
     root = Path(filename).parent.resolve() if filename != "<string>" else Path.cwd()
     loader = new_loader(root)
-    unit = loader.load_text(text, filename)
-    return _finish(loader, unit, check)
+    with stack_room():
+        unit = loader.load_text(text, filename)
+        return _finish(loader, unit, check)
 
 
 def _finish(loader: Loader, unit: Unit, check: bool) -> Program:

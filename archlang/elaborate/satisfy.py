@@ -16,7 +16,7 @@ from archlang.elaborate.values import BlockRef
 from archlang.errors import ConstraintError, SpaceError, Span
 from archlang.ir import ChoiceRef, Constraint, Graph, Member, Model, dims
 from archlang.ir.params import count_params
-from archlang.report.summary import summarize
+from archlang.report.summary import model_macs
 from archlang.syntax import ast
 
 
@@ -103,7 +103,7 @@ def measure(model: Model, names) -> dict:
     if "params" in names:
         values["params"] = _number(count_params(model.graph), model, "parameters")
     if "macs" in names:
-        values["macs"] = _number(summarize(model).macs, model, "MACs")
+        values["macs"] = _number(model_macs(model), model, "MACs")
     return values
 
 

@@ -74,6 +74,12 @@ class ArchError(Exception):
     def message(self) -> str:
         return self.diagnostics[0].message
 
+    def located_at(self, span: Span) -> "ArchError":
+        """Diagnostics raised without a location (deep in the IR's arithmetic) put at ``span``."""
+        self.diagnostics = [Diagnostic(span, d.message, d.notes, d.severity) if d.span is UNKNOWN_SPAN else d
+                            for d in self.diagnostics]
+        return self
+
     def with_note(self, note: str) -> "ArchError":
         first = self.diagnostics[0]
         self.diagnostics[0] = Diagnostic(first.span, first.message, first.notes + (note,))

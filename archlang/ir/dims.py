@@ -11,7 +11,13 @@ Simplifications are valid for every integer assignment (free symbols may be any 
 except ones that divide by zero, which Python would reject anyway.  Only ``prove_positive``
 assumes that free symbols are sizes (>= 1).
 
-Must not import torch, onnx or anything else from archlang: this is the bottom of the stack.
+Expressions are bounded: multiplying two expressions whose terms multiply to more than
+``LIMITS.max_terms`` (which a spec can reach with ``(A + B + C + D) * (A + B + C + D) * …``,
+whose expansion grows combinatorially) raises a LimitError; the elaborator locates it at the
+statement that asked.
+
+Must not import torch, onnx or anything from archlang but ``archlang.errors``: this is the
+bottom of the stack.
 """
 
 from __future__ import annotations
@@ -21,10 +27,13 @@ import math
 import operator
 from typing import NamedTuple, Sequence, Union
 
+from archlang.errors import LimitError
+from archlang.errors.limits import LIMITS
+
 __all__ = [
     "Dim", "Expr", "Verdict", "sym", "select", "dmax", "dmin", "simplify", "is_const",
     "to_str", "free_symbols", "symbols", "subs", "evaluate", "exact_div", "prove_equal",
-    "prove_positive", "bounds", "evaluate_from", "factor_str",
+    "prove_positive", "bounds", "evaluate_from", "factor_str", "size",
 ]
 
 _INF = math.inf
@@ -459,6 +468,11 @@ def _mul(a: Dim, b: Dim) -> Dim:
         a, b = b, a
     if type(b) is int:
         return _scale(a, b)
+    if len(a._terms) * len(b._terms) > LIMITS.max_terms:
+        raise LimitError(
+            f"a symbolic size grows too large: multiplying expressions of {len(a._terms):,} and "
+            f"{len(b._terms):,} terms (the limit is {LIMITS.max_terms:,} products of terms)"
+        )
     d: dict = {}
     for m1, c1 in a._terms:
         for m2, c2 in b._terms:
@@ -913,6 +927,11 @@ def _as_dim(d) -> Dim:
     if isinstance(d, bool) or not hasattr(d, "__index__"):
         raise TypeError(f"not a dimension: {d!r}")
     return operator.index(d)
+
+
+def size(d: Dim) -> int:
+    """How many terms ``d`` has (1 for an int): what multiplying by it costs."""
+    return 1 if type(d) is int else len(d._terms)
 
 
 def is_const(d: Dim) -> bool:

@@ -207,6 +207,7 @@ class Model(IRModel):
     params: dict[str, Any] = Field(default_factory=dict)
     graph: Graph
     choices: tuple[ChoiceDecl, ...] = ()
+    span: Span | None = None  # the entry point's definition (``model ResNet18 = ResNet(...)``)
 
     @property
     def is_concrete(self) -> bool:

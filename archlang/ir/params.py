@@ -12,14 +12,21 @@ from archlang.ir import dims
 from archlang.ir.graph import Graph, Member
 
 
-def count_params(graph: Graph):
-    """Parameters of a block instance: every member once, tied parameters once."""
-    total = sum((member_params(m) for _, m in graph.members), 0)
+def count_params(graph: Graph, _memo: dict | None = None):
+    """Parameters of a block instance: every member once, tied parameters once.  A graph
+    shared by several members is counted once and reused (``_memo``, by identity), so the
+    count takes time linear in the shared IR however often its blocks are used."""
+    memo = {} if _memo is None else _memo
+    found = memo.get(id(graph))
+    if found is not None:
+        return found
+    total = sum((member_params(m, memo) for _, m in graph.members), 0)
     for tie in graph.ties:
         spec = _param_at(graph, tie.target)
         if spec is not None:
             total = total - spec.numel()
-    return dims.simplify(total)
+    memo[id(graph)] = found = dims.simplify(total)
+    return found
 
 
 def state_dict_entries(graph: Graph, prefix: str = "") -> list[tuple[str, object]]:
@@ -45,14 +52,15 @@ def _is_bare_parameter(member: Member) -> bool:
     return member.kind == "layer" and len(member.params) == 1 and member.params[0].name == ""
 
 
-def member_params(member: Member):
+def member_params(member: Member, _memo: dict | None = None):
+    memo = {} if _memo is None else _memo
     if member.kind == "layer":
         return sum((p.numel() for p in member.params if not p.buffer), 0)
     if member.kind == "block":
-        return count_params(member.graph)
+        return count_params(member.graph, memo)
     if member.kind == "sequential":
-        return sum((member_params(m) for _, m in member.members), 0)
-    options = [member_params(m) for _, m in member.members]  # a choice: per option
+        return sum((member_params(m, memo) for _, m in member.members), 0)
+    options = [member_params(m, memo) for _, m in member.members]  # a choice: per option
     return dims.select(member.label + "#", options) if options else 0
 
 

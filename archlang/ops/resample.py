@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
+from archlang.errors.limits import LIMITS
 from archlang.ir import dims
 from archlang.ops._shape import check_min_rank, check_positive, divide, fail, require_float, tensor
 from archlang.ops._spec import Attr, OpSpec
@@ -25,7 +26,11 @@ _MODE_RANK = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5}
 def scaled_size(size, factor: float, op: str):
     """floor(size * factor) like torch, exact on symbolic sizes for simple fractions."""
     if type(size) is int:
-        return math.floor(size * factor)
+        scaled = size * factor
+        if not math.isfinite(scaled) or scaled > LIMITS.max_size:
+            fail(f"{op}: scale_factor {factor} makes size {size} {scaled:.3g}, more than a tensor dimension "
+                 f"can be ({LIMITS.max_size:,})", "scale_factor")
+        return math.floor(scaled)
     frac = Fraction(factor)  # exact value of the float
     if frac.denominator > 1024:  # 1/3 is not exact in binary: torch's float product may round down
         fail(f"{op}: scale_factor {factor} is not an exact binary fraction, so the size of "

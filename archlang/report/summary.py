@@ -5,7 +5,9 @@ Parameters are counted per member (a layer applied twice has its weights once; a
 parameter counts once); MACs per application (a shared layer applied twice costs twice).
 Counts are exact symbolic expressions when input sizes are symbolic (MACs of ResNet as a
 function of B, H, W) and plain ints when the inputs are concrete.  MACs follow
-torchvision's convention (what it publishes as "GFLOPS").  Must not import a backend.
+torchvision's convention (what it publishes as "GFLOPS").  Totals are computed on the shared
+IR (each shared graph once); the rows are one per use, so a summary is refused when the
+model written out would be too large (``archlang.ir.expanded``).  Must not import a backend.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 
 from archlang import ops
 from archlang.ir import Graph, Model, Node, dims
+from archlang.ir.expanded import check_expanded
 from archlang.ir.params import count_params, member_params
 from archlang.ir.types import TensorType
 
@@ -55,43 +58,79 @@ def _json_dim(d):
 
 
 def summarize(model: Model) -> Summary:
+    """A row per layer and block call: refused (a located LimitError) when the rows, one per
+    use of every shared block, would be more than ``LIMITS.max_expanded``."""
+    check_expanded(model, "summarize", repeats=False, modules=False)  # a rolled run is one row
     summary = Summary(model.name)
-    summary.macs = _Walker(summary.rows).graph(model.graph, "", 0)
-    summary.params = count_params(model.graph)
+    counts = _Counts()
+    _Walker(summary.rows, counts).graph(model.graph, "", 0)
+    summary.macs = counts.graph_macs(model.graph)
+    summary.params = count_params(model.graph, counts.params)
     return summary
 
 
-class _Walker:
-    def __init__(self, rows: list[Row]) -> None:
-        self.rows = rows
+def model_macs(model: Model):
+    """The MACs of one example through ``model``, computed on the shared IR (each shared
+    graph once), so in time linear in its size."""
+    return _Counts().graph_macs(model.graph)
 
-    def graph(self, graph: Graph, prefix: str, depth: int):
-        types = {n.name: n.type for n in graph.nodes}
-        total = 0
-        for node in graph.nodes:
-            total = total + self.node(node, graph, types, prefix, depth)
-        return dims.simplify(total)
 
-    def node(self, node: Node, graph: Graph, types: dict, prefix: str, depth: int):
-        inputs = [types.get(i) if i else None for i in node.inputs]
+class _Counts:
+    """MACs and parameters of graphs and members, each computed once (by identity)."""
+
+    def __init__(self) -> None:
+        self.macs: dict[int, object] = {}
+        self.params: dict = {}
+
+    def graph_macs(self, graph: Graph):
+        found = self.macs.get(id(graph))
+        if found is None:
+            types = {n.name: n.type for n in graph.nodes}
+            total = sum((self.node_macs(node, graph, types) for node in graph.nodes), 0)
+            self.macs[id(graph)] = found = dims.simplify(total)
+        return found
+
+    def node_macs(self, node: Node, graph: Graph, types: dict):
         if node.kind == "op":
-            macs = _macs(node.op, node.attrs, inputs, node.type)
+            return _macs(node.op, node.attrs, _inputs(node, types), node.type)
+        if node.kind != "call":
+            return 0
+        if node.body is not None:
+            return dims.simplify(self.graph_macs(node.body) * node.repeat)
+        member = graph.find_member(node.target)
+        return dims.simplify(_macs(node.op, member.attrs, _inputs(node, types), node.type) * node.repeat)
+
+
+def _inputs(node: Node, types: dict) -> list:
+    return [types.get(i) if i else None for i in node.inputs]
+
+
+class _Walker:
+    def __init__(self, rows: list[Row], counts: _Counts) -> None:
+        self.rows = rows
+        self.counts = counts
+
+    def graph(self, graph: Graph, prefix: str, depth: int) -> None:
+        types = {n.name: n.type for n in graph.nodes}
+        for node in graph.nodes:
+            self.node(node, graph, types, prefix, depth)
+
+    def node(self, node: Node, graph: Graph, types: dict, prefix: str, depth: int) -> None:
+        if node.kind == "op":
+            macs = self.counts.node_macs(node, graph, types)
             if macs != 0:
                 self.rows.append(Row(_join(prefix, node.name), node.op, _shape(node.type), 0, macs, depth,
                                      name=node.name))
-            return macs
+            return
         if node.kind != "call":
-            return 0
+            return
         member = graph.find_member(node.target)
         path = _join(prefix, node.target)
-        row = Row(path, node.op, _shape(node.type), 0, 0, depth, node.repeat, name=node.target)
-        self.rows.append(row)
+        macs = self.counts.node_macs(node, graph, types)
+        params = dims.simplify(member_params(member, self.counts.params) * node.repeat) if member is not None else 0
+        self.rows.append(Row(path, node.op, _shape(node.type), params, macs, depth, node.repeat, name=node.target))
         if node.body is not None:
-            row.macs = dims.simplify(self.graph(node.body, path, depth + 1) * node.repeat)
-        else:
-            row.macs = dims.simplify(_macs(node.op, member.attrs, inputs, node.type) * node.repeat)
-        row.params = dims.simplify(member_params(member) * node.repeat) if member is not None else 0
-        return row.macs
+            self.graph(node.body, path, depth + 1)
 
 
 def _macs(op: str, attrs: dict, inputs: list, output):

@@ -3,7 +3,13 @@
 Imports: ``import "rel/path.arch" [as name]`` (relative to the importing file, never outside
 the root file's folder), ``from "x.arch" import A, B``, and the standard library
 ``import std`` / ``from std import MLP`` (shipped in the package as archlang/std/*.arch).
-An import cycle is a located error.
+
+Files are keyed by their resolved path, so a file reached by several imports (a diamond, a
+self-import, ``./a.arch`` and ``a.arch``) is read and parsed once, and an import cycle is a
+located error.  Imports are followed depth first without recursion (each file's loading is a
+generator that asks the loader for the files it imports), so a long chain of imports needs
+no Python stack; a load reads at most ``LIMITS.max_files`` files.  Every file is read by
+``archlang.syntax.source``: regular files only, bounded, UTF-8.
 
 The loader is handed the language's builtins and the function that evaluates ``let``
 constants (both the elaborator's), so this stage never imports the elaborator.
@@ -14,11 +20,18 @@ from __future__ import annotations
 import difflib
 from importlib import resources
 from pathlib import Path
+from typing import Generator
 
-from archlang.errors import ArchError, ArchImportError, Span
+from archlang.errors import ArchError, ArchImportError, LimitError, Span
+from archlang.errors.limits import LIMITS, Budget
 from archlang.errors.sources import register_source
 from archlang.resolve.units import BlockRef, BuiltinTable, ImportedModule, LetEvaluator, Unit
 from archlang.syntax import ast, parse
+from archlang.syntax.source import read_source, spec_text
+
+# What loading one file yields: (resolved path, span of the import) of a file it needs, and
+# receives that file's Unit.
+_Loading = Generator[tuple[Path, Span], Unit, None]
 
 
 class Loader:
@@ -28,66 +41,125 @@ class Loader:
         self.root = root
         self.builtins = builtins
         self.evaluate_let = evaluate_let
-        self.units: dict[str, Unit] = {}
-        self.loading: list[str] = []
+        self.budget = Budget()  # the load is one run: its constants (and `check`) share it
+        self.units: dict[str, Unit] = {}  # by resolved path ("std/x.arch", or the name of a text)
+        self.loading: list[str] = []  # keys of the files being loaded, importer first
         self._std: ImportedModule | None = None
         self._std_units: dict[str, ImportedModule] = {}
 
-    def load_text(self, text: str, file: str) -> Unit:
+    # ---- entry points
+    def load_text(self, text: str, file: str, folder: Path | None = None, *, key: str | None = None) -> Unit:
+        """A spec given as text, named ``file``; its imports are relative to ``folder``
+        (default: the folder of ``file``, or the working folder for ``<string>``).  A text
+        named like a file is keyed by that file's path, so importing it back is a cycle."""
+        text = spec_text(text)
         register_source(file, text)
-        module = parse(text, file)
-        unit = Unit(file, module, self.root, builtins=self.builtins, evaluate_let=self.evaluate_let)
-        self.units[file] = unit
-        self.loading.append(file)
-        try:
-            self._populate(unit)
-        finally:
-            self.loading.pop()
-        return unit
+        named = not file.startswith("<")
+        if folder is None:
+            folder = Path(file).parent if named else Path.cwd()
+        if key is None:
+            key = str(Path(file).resolve()) if named else file
+        return self._load(key, self._new_unit(file, text, folder))
 
     def load_file(self, path: Path, span: Span | None) -> Unit:
+        """The file at resolved ``path``, and everything it imports."""
+        key = str(path)
+        if key in self.units:
+            return self.units[key]
+        return self._load(key, self._read(path, span))
+
+    # ---- the depth-first walk, without recursion
+    def _load(self, key: str, unit: Unit) -> Unit:
+        frames = [self._begin(key, unit)]
+        reply: Unit | None = None
+        error: ArchError | None = None
+        while frames:
+            unit, loading = frames[-1]
+            try:
+                path, span = loading.throw(error) if error is not None else loading.send(reply)
+            except StopIteration:
+                self._end(frames)
+                reply, error = unit, None
+                continue
+            except ArchError as failed:  # the file's own errors: the importer's import failed
+                self._end(frames)
+                if not frames:
+                    raise
+                reply, error = None, failed
+                continue
+            reply, error = None, None
+            try:
+                found = self._find(path, span)
+            except ArchError as failed:
+                error = failed
+                continue
+            if isinstance(found, Unit):
+                reply = found
+            else:
+                frames.append(found)
+        assert reply is not None
+        return reply
+
+    def _begin(self, key: str, unit: Unit) -> tuple[Unit, _Loading]:
+        self.units[key] = unit
+        self.loading.append(key)
+        return unit, self._populate(unit)
+
+    def _end(self, frames: list) -> None:
+        frames.pop()
+        self.loading.pop()
+
+    def _find(self, path: Path, span: Span) -> Unit | tuple[Unit, _Loading]:
+        """The Unit of an imported file already loaded, or the frame that will load it."""
         key = str(path)
         if key in self.loading:
-            cycle = " → ".join(Path(p).name for p in self.loading[self.loading.index(key):] + [key])
+            cycle = " → ".join(self._short(k) for k in self.loading[self.loading.index(key):] + [key])
             raise ArchImportError(f"import cycle: {cycle}", span)
         if key in self.units:
             return self.units[key]
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ArchImportError(f"no such file: {path}", span) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ArchImportError(f"cannot read {path}: {exc}", span) from None
-        return self.load_text(text, self._display(path))
+        return self._begin(key, self._read(path, span))
 
-    def _display(self, path: Path) -> str:
+    def _short(self, key: str) -> str:
+        """A file in a message about several: relative to the spec's folder."""
         try:
-            return str(path.relative_to(Path.cwd()))
+            return str(Path(key).relative_to(self.root)) if self.root is not None else key
         except ValueError:
-            return str(path)
+            return key
 
-    def _populate(self, unit: Unit) -> None:
+    def _read(self, path: Path, span: Span | None) -> Unit:
+        if len(self.units) >= LIMITS.max_files:
+            raise LimitError(f"the spec imports more than {LIMITS.max_files:,} files", span or Span(str(path), 1, 1))
+        display = _display(path)
+        text = read_source(path, display, span)
+        return self._new_unit(display, text, path.parent)
+
+    def _new_unit(self, file: str, text: str, folder: Path) -> Unit:
+        return Unit(file, parse(text, file), self.root, builtins=self.builtins, evaluate_let=self.evaluate_let,
+                    folder=folder, budget=self.budget)
+
+    # ---- one file's top-level items
+    def _populate(self, unit: Unit) -> _Loading:
         errors: list[ArchError] = []
         for item in unit.module.items:
             try:
-                self._add_item(unit, item)
+                if isinstance(item, ast.Import):
+                    yield from self._import(unit, item)
+                elif isinstance(item, ast.Let):
+                    unit.add_let(item)
+                else:
+                    unit.define(item.name, BlockRef(item, unit), item.span, "definition")
+                    unit.definitions[item.name] = item
             except ArchError as error:
                 errors.append(error)
         if errors:
             raise ArchError.collect(errors)
 
-    def _add_item(self, unit: Unit, item) -> None:
-        if isinstance(item, ast.Import):
-            self._import(unit, item)
-        elif isinstance(item, ast.Let):
-            unit.add_let(item)
+    def _import(self, unit: Unit, imp: ast.Import) -> _Loading:
+        if imp.is_file:
+            loaded = yield self._import_path(unit, imp)
+            source = module_of(loaded)
         else:
-            unit.define(item.name, BlockRef(item, unit), item.span, "definition")
-            unit.definitions[item.name] = item
-
-    # ---- imports
-    def _import(self, unit: Unit, imp: ast.Import) -> None:
-        source = self._file_module(unit, imp) if imp.is_file else self._library(imp)
+            source = self._library(imp)
         if imp.names is not None:
             for name in imp.names:
                 unit.define(name, self._pick(source, name, imp), imp.span, "import")
@@ -105,16 +177,21 @@ class Loader:
         hint = f"; did you mean '{close[0]}'?" if close else ""
         raise ArchImportError(f"'{imp.path}' defines no '{name}'{hint}", imp.span)
 
-    def _file_module(self, unit: Unit, imp: ast.Import) -> ImportedModule:
-        base = Path(unit.file).parent if unit.file != "<string>" else Path.cwd()
-        path = (base / imp.path).resolve()
-        root = (self.root or base).resolve()
+    def _import_path(self, unit: Unit, imp: ast.Import) -> tuple[Path, Span]:
+        """The resolved path an import names, after checking it stays in the spec's folder."""
+        if "\0" in imp.path:
+            raise ArchImportError(f"the import path {imp.path!r} contains a NUL byte", imp.span)
+        base = unit.folder
+        try:
+            path = (base / imp.path).resolve()
+            root = (self.root or base).resolve()
+        except (OSError, RuntimeError, ValueError) as exc:  # a symlink loop, a name the system refuses
+            raise ArchImportError(f"cannot resolve the import path '{imp.path}': {exc}", imp.span) from None
         if not path.is_relative_to(root):
             raise ArchImportError(f"import of '{imp.path}' leaves the spec's folder {root}", imp.span)
         if path.suffix != ".arch":
             raise ArchImportError(f"only .arch files can be imported, not '{imp.path}'", imp.span)
-        loaded = self.load_file(path, imp.span)
-        return module_of(loaded)
+        return path, imp.span
 
     def _library(self, imp: ast.Import) -> ImportedModule:
         parts = imp.path.split(".")
@@ -131,17 +208,27 @@ class Loader:
         raise ArchImportError(f"the standard library has no module '{'.'.join(parts[1:])}'", imp.span)
 
     def _standard_library(self) -> ImportedModule:
+        """The library shipped in the package (``archlang/std``), loaded once per loader."""
         if self._std is None:
             merged = ImportedModule("std")
             folder = resources.files("archlang.std")
             for entry in sorted(folder.iterdir(), key=lambda e: e.name):
                 if entry.name.endswith(".arch"):
-                    unit = self.load_text(entry.read_text(encoding="utf-8"), f"std/{entry.name}")
+                    unit = self.load_text(entry.read_text(encoding="utf-8"), f"std/{entry.name}", Path("std"),
+                                          key=f"std/{entry.name}")
                     module = module_of(unit)
                     self._std_units[entry.name[:-5]] = module
                     merged.scope.update(module.scope)
             self._std = merged
         return self._std
+
+
+def _display(path: Path) -> str:
+    """How messages name a file: relative to the working folder when it is inside it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def module_of(unit: Unit) -> ImportedModule:

@@ -17,23 +17,43 @@ from archlang.syntax import ast
 
 
 def resolve_units(units) -> None:
+    """Time linear in the files' size: each definition looks names up in the file's set of
+    top-level names and a set of its own, never a copy of the former."""
     errors: list[ArchError] = []
+    hints = _Hints()
     for unit in units:
-        top = set(unit.visible_names())
+        top = frozenset(unit.visible_names())
         for definition in unit.module.items:
             if isinstance(definition, ast.BlockDef):
-                errors.extend(_check_definition(definition, top))
+                errors.extend(_check_definition(definition, top, hints))
             elif isinstance(definition, ast.Let):
-                errors.extend(_Names(top).expr(definition.value))
+                errors.extend(_Names(top, hints).expr(definition.value))
     if errors:
         raise ArchError.collect(errors)
+
+
+class _Hints:
+    """"did you mean" suggestions, each a scan of every visible name: the first few only, so
+    a file full of unknown names is not quadratic."""
+
+    LIMIT = 100
+
+    def __init__(self) -> None:
+        self.left = self.LIMIT
+
+    def suggest(self, name: str, names) -> str:
+        if self.left <= 0:
+            return ""
+        self.left -= 1
+        close = difflib.get_close_matches(name, sorted(names), n=1)
+        return f"; did you mean '{close[0]}'?" if close else ""
 
 
 # The type names a block parameter may declare (``depth: int``, ``block: block``).
 KNOWN_TYPES = ("int", "float", "bool", "str", "dim", "shape", "block", "layer", "list", "tuple", "any")
 
 
-def _check_definition(definition: ast.BlockDef, top: set[str]) -> list[ArchError]:
+def _check_definition(definition: ast.BlockDef, top: frozenset[str], hints: _Hints) -> list[ArchError]:
     errors: list[ArchError] = []
     seen: set[str] = set()
     for param in definition.params:
@@ -41,14 +61,14 @@ def _check_definition(definition: ast.BlockDef, top: set[str]) -> list[ArchError
             errors.append(ArchNameError(f"parameter '{param.name}' is declared twice", param.span))
         seen.add(param.name)
         errors.extend(_check_type(param.type, KNOWN_TYPES))
-    names = _Names(top | seen)
+    names = _Names(top, hints, seen)
     for param in definition.params:
         if param.default is not None:
             errors.extend(names.expr(param.default))
     if definition.alias is not None:
         return errors + names.expr(definition.alias)
     errors.extend(_check_body_shape(definition))
-    names.bound |= _assigned(definition.body)
+    names.local |= _assigned(definition.body)
     errors.extend(names.statements(definition.body))
     return errors
 
@@ -118,10 +138,13 @@ def _assigned(body) -> set[str]:
 
 
 class _Names:
-    """Finds names that nothing defines."""
+    """Finds names that nothing defines: neither the file (``top``, shared) nor the
+    definition (``local``)."""
 
-    def __init__(self, bound: set[str]) -> None:
-        self.bound = set(bound)
+    def __init__(self, top: frozenset[str], hints: _Hints, local: set[str] | None = None) -> None:
+        self.top = top
+        self.hints = hints
+        self.local = set(local or ())
 
     def statements(self, body) -> list[ArchError]:
         errors = []
@@ -135,7 +158,8 @@ class _Names:
         if expr is None:
             return []
         if isinstance(expr, ast.Name):
-            return [] if expr.id in self.bound or expr.id in extra else [self._unknown(expr)]
+            known = expr.id in self.local or expr.id in self.top or expr.id in extra
+            return [] if known else [self._unknown(expr)]
         if isinstance(expr, ast.ListComp):
             inner = extra | {expr.var}
             return (self.expr(expr.iter, extra) + self.expr(expr.elt, inner) + self.expr(expr.cond, inner))
@@ -147,8 +171,7 @@ class _Names:
         return errors
 
     def _unknown(self, expr: ast.Name) -> ArchNameError:
-        close = difflib.get_close_matches(expr.id, sorted(self.bound), n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
+        hint = self.hints.suggest(expr.id, self.local | self.top)
         return ArchNameError(f"unknown name '{expr.id}'{hint}", expr.span)
 
 

@@ -54,14 +54,19 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
+from archlang.errors.sources import register_source
 from archlang.syntax import ast, parse
+from archlang.syntax.source import spec_text
 
 WIDTH = 100
 INDENT = "    "
 
 
 def format_source(text: str, file: str = "<string>") -> str:
-    """Parse ``text`` and print it canonically.  Raises the parser's ArchError on bad input."""
+    """Parse ``text`` and print it canonically.  Raises the parser's ArchError on bad input,
+    located in ``file`` (whose lines are registered, so the error quotes them)."""
+    text = spec_text(text)
+    register_source(file, text)
     return format_module(parse(text, file), source=text)
 
 
@@ -617,8 +622,8 @@ _OPENERS, _CLOSERS = frozenset("([{"), frozenset(")]}")
 _LEXEME = re.compile(
     r"""(?P<space>[ \t\f\r]+|\\\r?\n|\n)
     |(?P<comment>\#[^\n]*)
-    |(?P<string>\"\"\"(?:[^"\\]|\\.|"(?!""))*(?:\"\"\"|$)
-        |"(?:[^"\\\n]|\\.)*"?|'(?:[^'\\\n]|\\.)*'?)
+    |(?P<string>\"\"\"(?:[^"\\]|\\.|"(?!""))*+(?:\"\"\"|$)
+        |"(?:[^"\\\n]|\\.)*+"?|'(?:[^'\\\n]|\\.)*+'?)
     |(?P<punct>[()\[\]{},])
     |(?P<code>[^ \t\f\r\n\#"'()\[\]{},\\]+|\\)""",
     re.VERBOSE | re.DOTALL,

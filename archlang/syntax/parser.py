@@ -1,7 +1,8 @@
 """Parsing: .arch text → AST (archlang.syntax.ast), with located, human-worded syntax errors.
 
 Holds the Lark LALR parser (grammar/archlang.lark, loaded once), the post-lexer that drops
-newlines inside brackets and bounds their nesting, and ``ToAst``, whose methods are named
+newlines inside brackets and bounds their nesting and the length of string literals (at
+most ``LIMITS.max_str_len`` characters; numbers are bounded by their value), and ``ToAst``, whose methods are named
 like the grammar rules they build.  Must not import the elaborator, the IR or any backend.
 """
 
@@ -29,6 +30,7 @@ from archlang.errors import ArchError, LimitError, ParseError, Span
 from archlang.errors.limits import LIMITS
 from archlang.syntax import ast
 from archlang.syntax.messages import describe_unexpected, error_column
+from archlang.syntax.source import spec_text
 
 _OPEN = {"(": ")", "[": "]", "{": "}"}
 _CLOSE = {")": "(", "]": "[", "}": "{"}
@@ -48,6 +50,7 @@ class BracketNewlines:
     def process(self, stream):
         self.stack = stack = []
         previous = self.previous = None
+        longest = LIMITS.max_str_len + 6  # a string literal's text, and its quotes (at most 6)
         for tok in stream:
             kind = tok.type
             if kind == "_NL":
@@ -56,6 +59,8 @@ class BracketNewlines:
                     continue
             elif kind in _BRACKETS:
                 self._bracket(tok, previous)
+            elif kind == "STRING" and len(tok.value) > longest:
+                _check_literal(self.file, tok)
             self.previous, previous = previous, tok
             yield tok
 
@@ -73,6 +78,15 @@ class BracketNewlines:
                 f"brackets nested more than {LIMITS.max_nesting} deep",
                 _token_span(self.file, tok),
             )
+
+
+def _check_literal(file: str, tok: Token) -> None:
+    """A string literal's text (between its quotes) is at most ``max_str_len`` characters."""
+    quotes = 3 if tok.value[:3] in ('"""', "'''") else 1
+    length = len(tok.value) - 2 * quotes
+    if length > LIMITS.max_str_len:
+        raise LimitError(f"string literal of {length:,} characters exceeds the limit of {LIMITS.max_str_len:,}",
+                         _token_span(file, tok))
 
 
 def _is_call(opener: str, previous: Token | None) -> bool:
@@ -141,7 +155,9 @@ def parse(text: str, file: str = "<string>") -> ast.Module:
     """Parse ``text`` into an AST.  Raises ParseError / LimitError, located in ``file``.
 
     The ASTs of the last few files are kept by (file, text): the AST is immutable, and a
-    program that loads the same spec again (a search, a notebook) need not parse it again."""
+    program that loads the same spec again (a search, a notebook) need not parse it again.
+    Line ends are read as Python reads text files (``source.spec_text``)."""
+    text = spec_text(text)
     key = (file, text)
     if key in _PARSED:
         _PARSED.move_to_end(key)

@@ -37,12 +37,12 @@ CONSTANTS = ("true", "false", "none")
 
 NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 # The grammar's FLOAT and INT terminals.
-FLOAT = r"([0-9](_?[0-9])*)?\.[0-9](_?[0-9])*([eE][+-]?[0-9]+)?|[0-9](_?[0-9])*\.?([eE][+-]?[0-9]+)"
-INT = r"0|[1-9](_?[0-9])*"
+FLOAT = r"(?:[0-9](?:_?[0-9])*+)?\.[0-9](?:_?[0-9])*+(?:[eE][+-]?[0-9]++)?|[0-9](?:_?[0-9])*+\.?(?:[eE][+-]?[0-9]++)"
+INT = r"0|[1-9](?:_?[0-9])*+"
 # The grammar's STRING terminal, one alternative each.
-TRIPLE = r'"""(?:[^"\\]|\\.|"(?!""))*"""'
-DOUBLE = r'"(?:[^"\\\n]|\\.)*"'
-SINGLE = r"'(?:[^'\\\n]|\\.)*'"
+TRIPLE = r'"""(?:[^"\\]|\\.|"(?!""))*+"""'
+DOUBLE = r'"(?:[^"\\\n]|\\.)*+"'
+SINGLE = r"'(?:[^'\\\n]|\\.)*+'"
 LINE_END = r"(?=[^\S\n]*(?:#[^\n]*)?$)"  # nothing but a comment until the end of the line
 
 

@@ -21,6 +21,7 @@ from typing import Any, Callable
 import graphviz
 
 from archlang.ir import Graph, Member, Model, Node
+from archlang.ir.expanded import check_expanded
 from archlang.ir.params import count_params, member_params
 from archlang.ir.types import TensorType
 
@@ -64,7 +65,11 @@ def to_dot(model: Model, options: RenderOptions | None = None) -> str:
 
 
 def build_diagram(model: Model, options: RenderOptions | None = None) -> Diagram:
-    return _Drawing(model, options or RenderOptions()).draw()
+    """The diagram: refused (LimitError) when it would have too many nodes, counting what
+    it draws (repetitions only with ``expand``, blocks down to ``depth``)."""
+    options = options or RenderOptions()
+    check_expanded(model, "draw", repeats=options.expand, depth=options.depth, modules=False)
+    return _Drawing(model, options).draw()
 
 
 # ---- values and scopes -------------------------------------------------------------------
@@ -186,6 +191,7 @@ class _Drawing:
         self.layer_ids: dict[str, str] = {}  # member path -> DOT node (for tied weights)
         self.counts: Counter = Counter()
         self.param_counts: dict[int, Any] = {}  # id(member) -> its parameter count
+        self.graph_params: dict = {}  # shared graphs' counts, so each is counted once
 
     def draw(self) -> Diagram:
         self.dot.attr(label=self.title())
@@ -201,7 +207,7 @@ class _Drawing:
         head = f"<b>{esc(m.name)}</b>"
         if m.graph.name != m.name or args:
             head += " · " + esc(labels.clip(f"{m.graph.name}({args})", 90))
-        detail = [m.kind, labels.params_text(count_params(m.graph))]
+        detail = [m.kind, labels.params_text(count_params(m.graph, self.graph_params))]
         text = labels.html_label(head, labels.dot_points(*detail), align="left")
         if not m.choices:
             return text
@@ -389,7 +395,7 @@ class _Drawing:
         if member is None:
             return 0
         if id(member) not in self.param_counts:
-            self.param_counts[id(member)] = member_params(member)
+            self.param_counts[id(member)] = member_params(member, self.graph_params)
         return self.param_counts[id(member)] * repeat
 
     # -- nodes and edges

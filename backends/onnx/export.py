@@ -15,6 +15,7 @@ from onnx import helper
 
 from archlang.errors import ArchError, ShapeError, SpaceError
 from archlang.ir import Model
+from archlang.ir.expanded import check_expanded
 
 from .fill_and_write import fill_and_write
 from .fold import fold_batchnorm
@@ -71,6 +72,7 @@ def _lower(model: Model, opset: int | None, functions: bool) -> tuple:
     """Everything export does before it needs weights: (builder, outputs, weights read, the
     parameter table, the opset, the function library)."""
     require_concrete(model)
+    check_expanded(model, "export to ONNX")
     opset = _check_opset(model, DEFAULT_OPSET if opset is None else opset)
     table = ParamTable(model)
     table.require_concrete()

@@ -28,6 +28,7 @@ from torch import fx, nn
 
 from archlang.errors import ArchError
 from archlang.ir import Graph, Member, Model, Node, dims
+from archlang.ir.expanded import check_expanded
 from archlang.ir.types import TensorType
 from archlang.ops.rearrange import plan_rearrange
 
@@ -36,8 +37,10 @@ from .layers import make_layer, make_parameter
 
 
 def build_module(model: Model, seed: int | None = None) -> nn.Module:
-    """The nn.Module of a concrete model; ``seed`` makes initialisation reproducible."""
+    """The nn.Module of a concrete model; ``seed`` makes initialisation reproducible.  A
+    module per layer: refused (LimitError) when the model written out is too large."""
     model.require_concrete()
+    check_expanded(model, "build as a PyTorch module")
     with torch.random.fork_rng(devices=[]):
         if seed is not None:
             torch.manual_seed(seed)

@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 
 UNSUPPORTED_KEYS = {"while", "whileCaptures", "injections", "injectionSelector"}
 # Oniguruma-only syntax (or syntax Python reads differently); the grammar must avoid it.
-ONIGURUMA_ONLY = re.compile(r"\\[GhHAzZ]|\\\d|[*+?}][+]|\(\?[imx]*-|\\p\{|\\k<")
+# Possessive *+ ++ ?+ are read alike by both (Python >= 3.11); {n,m}+ is not possessive in
+# Oniguruma's Ruby syntax.
+ONIGURUMA_ONLY = re.compile(r"\\[GhHAzZ]|\\\d|[}][+]|\(\?[imx]*-|\\p\{|\\k<")
 
 
 @dataclass(frozen=True)
