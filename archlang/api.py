@@ -35,7 +35,12 @@ def as_program(source) -> Program:
 
 def elaborate(source, model: str | None = None, *, inputs: dict | None = None,
               assignment: dict | None = None, **params) -> Model:
-    """The IR of ``model`` (default: the file's only model) with ``params`` applied."""
+    """The IR of ``model`` (default: the file's only model) with ``params`` applied.  An
+    already elaborated ``ir.Model`` (``space.fix_model(a)``) is returned as it is."""
+    if isinstance(source, Model):
+        if model is not None or inputs or assignment or params:
+            raise TypeError("an elaborated ir.Model takes no model name, inputs, assignment or parameters")
+        return source
     program = as_program(source)
     name = model or default_model(program)
     return program.elaborate(name, params=params, inputs=inputs or {}, assignment=assignment)
