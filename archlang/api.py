@@ -130,6 +130,21 @@ def space(source, name: str | None = None, *, inputs: dict | None = None, **para
     return Space(program, name, params=params, inputs=inputs)
 
 
+def supernet(source, name: str | None = None, *, method="darts", inputs: dict | None = None,
+             seed: int | None = None, **params):
+    """The weight-sharing supernet of the search space ``name`` (default: the file's only
+    space) with ``params`` applied: an ``archlang.oneshot.Supernet`` (a ``torch.nn.Module``).
+    ``method``: ``"darts"``, ``"pcdarts"``, ``"gdas"``, ``"spos"``, ``"proxyless"``, or a method
+    object with its hyperparameters (``archlang.oneshot.PCDarts(k=2)``); ``seed`` makes the
+    initialisation reproducible.  ``source`` may also be an ``archlang.nas.Space``."""
+    from archlang.oneshot import build_supernet  # imports torch
+
+    target = source if isinstance(source, Space) else space(source, name, inputs=inputs, **params)
+    if isinstance(source, Space) and (name is not None or inputs or params):
+        raise TypeError("a Space is already elaborated: give no name, inputs or parameters with it")
+    return build_supernet(target, method, seed=seed)
+
+
 def render(source, model: str | None = None, *, path=None, format: str | None = None, depth: int | None = None,
            expand: bool = False, direction: str = "TB", inputs: dict | None = None, **params) -> str:
     """The DOT source of ``model``'s diagram; with ``path`` also writes it (.svg/.png/.pdf via
