@@ -68,7 +68,6 @@ class Proxyless(Method):
     weight_lr: float = 0.025
     weight_momentum: float = 0.9
     weight_decay: float = 4e-5
-    grad_clip: float | None = None
     init_std: float = 1e-3
     epoch: int = field(default=0, repr=False)
     steps: int = field(default=0, repr=False)
@@ -129,7 +128,7 @@ class Proxyless(Method):
         architecture step with two-path binary gates and the MACs term."""
         supernet.train()
         self.mode = "weights"
-        loss = weight_step(supernet, optimizers.weights, train_batch, loss_fn, self.grad_clip)
+        loss = weight_step(supernet, optimizers.weights, train_batch, loss_fn, None)
         self.steps += 1
         arch_loss = None
         if valid_batch is not None and self.epoch >= self.warmup_epochs and self.steps % self.arch_every == 0:

@@ -52,7 +52,6 @@ class SPOS(Method):
     weight_lr: float = 0.5
     weight_momentum: float = 0.9
     weight_decay: float = 4e-5
-    grad_clip: float | None = None
     population: int = 50
     iterations: int = 20
     parents: int = 10
@@ -85,7 +84,7 @@ class SPOS(Method):
         """One weight step on one uniformly sampled architecture."""
         supernet.train()
         with supernet.fixed(supernet.space.sample(self._rng)):
-            loss = weight_step(supernet, optimizers.weights, train_batch, loss_fn, self.grad_clip)
+            loss = weight_step(supernet, optimizers.weights, train_batch, loss_fn, None)
         return StepResult(loss)
 
     def derive(self, supernet) -> Assignment:
