@@ -25,9 +25,9 @@ SPACES = {
 }
 
 
-def space(name: str, **extra):
+def space(name: str, inputs: dict | None = None, **extra):
     entry, params, _ = SPACES[name]
-    return archlang.space(SPACES_DIR / f"{name}.arch", entry, **{**params, **extra})
+    return archlang.space(SPACES_DIR / f"{name}.arch", entry, inputs=inputs, **{**params, **extra})
 
 
 def inputs(name: str, seed: int = 0) -> torch.Tensor:

@@ -539,3 +539,16 @@ def test_path_selection_under_a_set_path():
         ctx = net.forward_pass()
         assert ctx.select("1<-0") == PathSelection(assignment.values["1<-0"])
     assert net.path is None
+
+
+def test_docs_list_every_methods_hyperparameters():
+    text = (Path(__file__).resolve().parent.parent / "docs" / "supernets.md").read_text(encoding="utf-8")
+    sections = text.split("\n**`")
+    for cls in METHODS.values():
+        section = next(s for s in sections if s.startswith(f"{cls.name}`**"))
+        names = cls().hyperparameters()
+        if "DARTS' fields" in section:  # PC-DARTS lists what differs from DARTS
+            darts = Darts().hyperparameters()
+            names = {k: v for k, v in names.items() if k not in darts or darts[k] != v}
+        for name in names:
+            assert f"`{name}`" in section, f"docs/supernets.md: {cls.name} does not list `{name}`"

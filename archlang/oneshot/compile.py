@@ -166,7 +166,7 @@ class Compiler:
             length = sum((n.repeat for n in body.nodes if n.kind in ("call", "choice")), 0)
         labels = labels_of(length, self.sizes)
         self._size_keys(labels, member.span)
-        return SuperSequence(body, children, length, labels)
+        return SuperSequence(body, children, length, labels, self._largest(labels))
 
     def parameter(self, member: Member):
         if not self.selector.deps(member):

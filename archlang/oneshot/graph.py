@@ -17,6 +17,7 @@ option indices of its choices.  Imports torch and the torch backend; no other ba
 
 from __future__ import annotations
 
+import collections
 import itertools
 
 import torch
@@ -158,10 +159,12 @@ class SuperSequence(SuperGraph):
     Its items are the members ``0``, ``1`` … applied in turn (a rolled run of ``repeat``
     items applies consecutive members)."""
 
-    def __init__(self, graph: Graph, members: dict[str, nn.Module], length, labels: tuple[str, ...]) -> None:
+    def __init__(self, graph: Graph, members: dict[str, nn.Module], length, labels: tuple[str, ...],
+                 largest: dict) -> None:
         super().__init__(graph, members)
         self._length = length
         self._labels = labels
+        self._largest = largest  # the length's decisions at their longest: every item is laid out
 
     def run(self, inputs, ctx):
         options, scale = ctx.joint(self._labels)
@@ -203,7 +206,8 @@ class SuperSequence(SuperGraph):
         for node in self._graph.nodes:
             if node.kind not in ("call", "choice"):
                 continue
-            run = node.repeat if isinstance(node.repeat, int) else dims.evaluate(node.repeat, ctx.env)
+            run = node.repeat if isinstance(node.repeat, int) else dims.evaluate(
+                node.repeat, collections.ChainMap(self._largest, ctx.env))
             first = int(node.target)
             for offset in range(run):
                 if position >= length:

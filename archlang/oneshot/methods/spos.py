@@ -47,7 +47,6 @@ class SPOS(Method):
         "crossovers": f"{_SEARCH} --crossover-num 25", "mutation_prob": f"{_SEARCH} --m_prob 0.1",
         "calibration_batches": f"{_SEARCH} --max-train-iters 200 (batch norm recalibration)",
         "seed": "archlang: the sampler's seed (None: nondeterministic)",
-        "init_std": "unused (SPOS has no architecture parameters)",
     }
     weight_lr: float = 0.5
     weight_momentum: float = 0.9
@@ -60,6 +59,7 @@ class SPOS(Method):
     mutation_prob: float = 0.1
     calibration_batches: int = 200
     seed: int | None = None
+    init_std: float = field(default=0.0, repr=False)  # no architecture parameters
     best: Assignment | None = field(default=None, repr=False)
     history: list = field(default_factory=list, repr=False)
 
