@@ -506,13 +506,13 @@ def test_proxyless_expected_macs_are_the_analytic_counts():
     exact = archlang.summary(net.space.fix_model(assignment)).macs
     exact = archlang.ir.dims.evaluate(exact, {"B": 1}) if not isinstance(exact, int) else exact
     assert expected == pytest.approx(exact, rel=1e-6)
-    assert net.method.cost.exact(assignment.values) == pytest.approx(exact, rel=1e-9)
+    assert net.method.cost_model.exact(assignment.values) == pytest.approx(exact, rel=1e-9)
     # ProxylessNAS' space with searched depths: the exact count too
     prox = archlang.supernet(space("proxylessnas"), method="proxyless", seed=0)
     a = prox.space.sample(seed=1)
     macs = archlang.summary(prox.space.fix_model(a)).macs
     macs = archlang.ir.dims.evaluate(macs, {"B": 1}) if not isinstance(macs, int) else macs
-    assert prox.method.cost.exact(a.values) == pytest.approx(macs, rel=1e-9)
+    assert prox.method.cost_model.exact(a.values) == pytest.approx(macs, rel=1e-9)
 
 
 def test_proxyless_architecture_step_follows_the_macs_term():
@@ -552,3 +552,18 @@ def test_docs_list_every_methods_hyperparameters():
             names = {k: v for k, v in names.items() if k not in darts or darts[k] != v}
         for name in names:
             assert f"`{name}`" in section, f"docs/supernets.md: {cls.name} does not list `{name}`"
+
+
+def test_proxyless_takes_a_per_layer_cost_model():
+    """A latency table instead of MACs: here one unit per convolution, so the cost of an
+    architecture is its number of convolutions."""
+    def per_layer(op, attrs, inputs, output):
+        return 1.0 if op.startswith("Conv") else 0.0
+
+    net = nb201(Proxyless(cost=per_layer))
+    for seed in range(3):
+        a = net.space.sample(seed=seed)
+        convs = sum(isinstance(m, torch.nn.Conv2d) for m in archlang.to_torch(net.space.fix_model(a)).modules())
+        assert net.method.cost_model.exact(a.values) == convs
+    with pytest.raises(ValueError, match="cost is 'macs' or a callable"):
+        Proxyless(cost="latency")

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from archlang import ops
 from archlang.errors import SpaceError
 from archlang.ir import Graph, Node, dims
+from archlang.ir.types import TensorType
 from archlang.oneshot.compile import values_of
 from archlang.oneshot.elastic import labels_of
 
@@ -56,8 +57,11 @@ class _Sum:
 class CostModel:
     """Expected and exact MACs per example of a space's architectures."""
 
-    def __init__(self, space) -> None:
+    def __init__(self, space, per_op=None) -> None:
+        """``per_op(op, attrs, input types, output type) -> float``: a layer's cost instead of
+        its MACs (a latency table); input and output types are those of the space's IR."""
         self.space = space
+        self.per_op = per_op
         self.sizes = {label: values_of(d) for label, d in space.tree.by_label.items()}
         self.batch = _batch_symbol(space.model.graph)
         self.tree = self._graph(space.model.graph)
@@ -141,6 +145,8 @@ class CostModel:
         return _Sequence(labels_of(length, self.sizes), length, items)
 
     def _macs(self, op: str, attrs: dict, inputs: list, output, node: Node):
+        if self.per_op is not None:
+            return self._per_op(op, attrs, inputs, output, node)
         spec = ops.get(op)
         if spec is None or spec.macs is None:
             return _Const(0.0)
@@ -152,6 +158,14 @@ class CostModel:
         if not labels:
             return _Const(table[()])
         return _Table(labels, table)
+
+    def _per_op(self, op: str, attrs: dict, inputs: list, output, node: Node):
+        labels = labels_of((attrs, [getattr(t, "shape", ()) for t in inputs], getattr(output, "shape", ())), self.sizes)
+        table = {}
+        for combo, env in self._combos(labels):
+            table[combo] = float(self.per_op(op, _resolved(attrs, env), [_resolved(t, env) for t in inputs],
+                                             _resolved(output, env)))
+        return _Const(table[()]) if not labels else _Table(labels, table)
 
     def _value(self, d, env: dict, node: Node):
         if not isinstance(d, dims.Expr):
@@ -216,6 +230,19 @@ def _expected(tree, probabilities, sizes):
             partial = partial + cost
         total = total + p * partial
     return total
+
+
+def _resolved(value, env: dict):
+    """``value`` with the searched sizes of ``env`` substituted (types stay types)."""
+    if isinstance(value, dims.Expr):
+        return dims.simplify(dims.subs(value, env))
+    if isinstance(value, TensorType):
+        return value.with_shape([_resolved(d, env) for d in value.shape])
+    if isinstance(value, dict):
+        return {k: _resolved(v, env) for k, v in value.items()}
+    if isinstance(value, (list, tuple)) and type(value) in (list, tuple):
+        return type(value)(_resolved(v, env) for v in value)
+    return value
 
 
 def _batch_symbol(graph: Graph) -> str | None:

@@ -92,10 +92,11 @@ class Darts(Method):
         """DARTS' search iteration (train_search.py ``train``): an architecture step on the
         validation batch, then a weight step on the training batch."""
         supernet.train()
-        arch_loss = None
-        if valid_batch is not None and optimizers.arch is not None and self.updates_arch():
-            arch_loss = self.arch_step(supernet, train_batch, valid_batch, optimizers, loss_fn)
-        loss = weight_step(supernet, optimizers.weights, train_batch, loss_fn, self.grad_clip)
+        with supernet.fixed(None):  # the method's own forward, even if a path was set
+            arch_loss = None
+            if valid_batch is not None and optimizers.arch is not None and self.updates_arch():
+                arch_loss = self.arch_step(supernet, train_batch, valid_batch, optimizers, loss_fn)
+            loss = weight_step(supernet, optimizers.weights, train_batch, loss_fn, self.grad_clip)
         return StepResult(loss, arch_loss)
 
     def arch_step(self, supernet, train_batch, valid_batch, optimizers: Optimizers, loss_fn: LossFn) -> float:
@@ -116,7 +117,7 @@ class Darts(Method):
         """L_val(w, α) and dL_val/dα."""
         x, y = valid_batch
         loss = loss_fn(supernet(x), y)
-        return float(loss.detach()), list(torch.autograd.grad(loss, supernet.arch_parameters()))
+        return float(loss.detach()), _grad(loss, supernet.arch_parameters())
 
     def second_order_gradient(self, supernet, train_batch, valid_batch, loss_fn: LossFn, eta: float,
                               weight_optimizer=None):
@@ -130,7 +131,7 @@ class Darts(Method):
         buffers = {name: b.clone() for name, b in supernet.named_buffers()}  # the real running stats stay
         output = functional_call(supernet, {**{n: w for (n, _), w in zip(named, virtual)}, **buffers}, (x,))
         loss = loss_fn(output, y)
-        grads = torch.autograd.grad(loss, alphas + virtual)
+        grads = _grad(loss, alphas + virtual)
         d_alpha, d_virtual = grads[:len(alphas)], grads[len(alphas):]
         implicit = self._hessian_vector_product(supernet, [w for _, w in named], d_virtual, train_batch, loss_fn)
         return float(loss.detach()), [da - eta * ig for da, ig in zip(d_alpha, implicit)]
@@ -158,7 +159,7 @@ class Darts(Method):
             with torch.no_grad():
                 for w, w0, v in zip(weights, saved, vector):
                     w.copy_(w0 + sign * eps * v)
-            return torch.autograd.grad(loss_fn(supernet(x), y), alphas)
+            return _grad(loss_fn(supernet(x), y), alphas)
 
         try:
             plus, minus = grad_at(1.0), grad_at(-1.0)
@@ -167,6 +168,13 @@ class Darts(Method):
                 for w, w0 in zip(weights, saved):
                     w.copy_(w0)
         return [(p - m) / (2 * eps) for p, m in zip(plus, minus)]
+
+
+def _grad(loss, tensors) -> list[torch.Tensor]:
+    """d loss / d tensors, zeros for a tensor the loss does not use (an architecture entry
+    whose decision only sets a size that a mixture computes at its largest)."""
+    grads = torch.autograd.grad(loss, tensors, allow_unused=True)
+    return [torch.zeros_like(t) if g is None else g for t, g in zip(tensors, grads)]
 
 
 _PC = "PC-DARTS train_search.py"

@@ -94,13 +94,14 @@ class GDAS(Method):
                    loss_fn: LossFn = F.cross_entropy) -> StepResult:
         """GDAS' search iteration: the weights on the training batch, then α on the validation batch."""
         supernet.train()
-        loss = weight_step(supernet, optimizers.weights, train_batch, loss_fn, self.grad_clip)
-        arch_loss = None
-        if valid_batch is not None:
-            x, y = valid_batch
-            optimizers.arch.zero_grad(set_to_none=True)
-            arch = loss_fn(supernet(x), y)
-            arch.backward(inputs=supernet.arch_parameters())
-            optimizers.arch.step()
-            arch_loss = float(arch.detach())
+        with supernet.fixed(None):  # the method's own forward, even if a path was set
+            loss = weight_step(supernet, optimizers.weights, train_batch, loss_fn, self.grad_clip)
+            arch_loss = None
+            if valid_batch is not None:
+                x, y = valid_batch
+                optimizers.arch.zero_grad(set_to_none=True)
+                arch = loss_fn(supernet(x), y)
+                arch.backward(inputs=supernet.arch_parameters())
+                optimizers.arch.step()
+                arch_loss = float(arch.detach())
         return StepResult(loss, arch_loss)

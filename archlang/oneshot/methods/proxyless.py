@@ -42,6 +42,8 @@ class Proxyless(Method):
 
     name: ClassVar[str] = "proxyless"
     SOURCES: ClassVar[dict[str, str]] = {
+        "cost": "ProxylessNAS §3.3: E[latency] = Σ p · F(op) with a per-op model F; archlang: the op's analytic "
+                "MACs, or a callable F(op, attrs, input types, output type)",
         "loss_type": f"{_SEARCH} --grad_reg_loss_type mul#log",
         "reg_alpha": f"{_SEARCH} --grad_reg_loss_alpha 0.2", "reg_beta": f"{_SEARCH} --grad_reg_loss_beta 0.3",
         "reg_lambda": f"{_SEARCH} --grad_reg_loss_lambda 0.1 (add#linear)",
@@ -54,6 +56,7 @@ class Proxyless(Method):
         "weight_decay": f"{_SEARCH} --weight_decay 4e-5",
         "init_std": f"{_SEARCH} --arch_init_type normal --arch_init_ratio 1e-3",
     }
+    cost: object = "macs"
     loss_type: str = "mul#log"
     reg_alpha: float = 0.2
     reg_beta: float = 0.3
@@ -76,15 +79,17 @@ class Proxyless(Method):
     def __post_init__(self) -> None:
         if self.loss_type not in ("mul#log", "add#linear"):
             raise ValueError(f"loss_type is 'mul#log' or 'add#linear', not {self.loss_type!r}")
+        if self.cost != "macs" and not callable(self.cost):
+            raise ValueError(f"cost is 'macs' or a callable (op, attrs, inputs, output) -> float, not {self.cost!r}")
 
     def compile_options(self) -> Options:
         return Options(edges=False)
 
     def bind(self, supernet) -> None:
-        self.cost = CostModel(supernet.space)
+        self.cost_model = CostModel(supernet.space, None if self.cost == "macs" else self.cost)
         if self.target is None:
-            uniform = {label: [1.0 / len(options)] * len(options) for label, options in self.cost.sizes.items()}
-            self.target = float(self.cost.expected(lambda label: uniform[label]))
+            uniform = {label: [1.0 / len(options)] * len(options) for label, options in self.cost_model.sizes.items()}
+            self.target = float(self.cost_model.expected(lambda label: uniform[label]))
 
     # ---- the forward
     def selection(self, supernet, key: str):
@@ -103,9 +108,9 @@ class Proxyless(Method):
         return Gated(active, inactive, gates)
 
     def expected_cost(self, supernet):
-        """E[MACs per example] under softmax(α), differentiable in α."""
-        return self.cost.expected(lambda label: torch.softmax(supernet.arch.alpha(label), dim=-1)
-                                  if supernet.arch.has(label) else _one(self.cost.sizes[label]))
+        """E[cost per example] (MACs by default) under softmax(α), differentiable in α."""
+        return self.cost_model.expected(lambda label: torch.softmax(supernet.arch.alpha(label), dim=-1)
+                                   if supernet.arch.has(label) else _one(self.cost_model.sizes[label]))
 
     def regularised(self, loss, cost):
         if self.loss_type == "mul#log":
@@ -128,11 +133,12 @@ class Proxyless(Method):
         architecture step with two-path binary gates and the MACs term."""
         supernet.train()
         self.mode = "weights"
-        loss = weight_step(supernet, optimizers.weights, train_batch, loss_fn, None)
-        self.steps += 1
-        arch_loss = None
-        if valid_batch is not None and self.epoch >= self.warmup_epochs and self.steps % self.arch_every == 0:
-            arch_loss = self.arch_step(supernet, valid_batch, optimizers, loss_fn)
+        with supernet.fixed(None):  # the method's own forward, even if a path was set
+            loss = weight_step(supernet, optimizers.weights, train_batch, loss_fn, None)
+            self.steps += 1
+            arch_loss = None
+            if valid_batch is not None and self.epoch >= self.warmup_epochs and self.steps % self.arch_every == 0:
+                arch_loss = self.arch_step(supernet, valid_batch, optimizers, loss_fn)
         return StepResult(loss, arch_loss)
 
     def arch_step(self, supernet, valid_batch, optimizers: Optimizers, loss_fn: LossFn = F.cross_entropy) -> float:
