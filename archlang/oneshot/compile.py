@@ -159,6 +159,8 @@ class Compiler:
     def sequence(self, member: Member, node: Node, scope: _Scope) -> SuperSequence:
         body = node.body
         scope = _Scope(cell=scope.cell or _makes_choices(body), partial=scope.partial)
+        if self.options.soft:
+            self._check_largest(body)
         calls = _calls(body)
         children = {name: self.member(child, calls.get(name, {}), scope) for name, child in body.members}
         length = member.count
