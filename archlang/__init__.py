@@ -11,6 +11,7 @@ Public API (everything else is private):
     render(source, model=None, *, path=None, depth=None, expand=False, direction="TB", …) -> DOT text
     space(source, name=None, *, inputs=None, **params) -> archlang.nas.Space
     search(space, objective, *, strategy=, budget=, …) -> archlang.nas.study.Study
+    supernet(source, name=None, *, method="darts", inputs=None, **params) -> archlang.oneshot.Supernet
     ArchError                                           every user error; .diagnostics
 
 Importing archlang never imports torch or onnx: backends load lazily.
@@ -19,7 +20,7 @@ Importing archlang never imports torch or onnx: backends load lazily.
 from __future__ import annotations
 
 from archlang._version import __version__
-from archlang.api import format_ir, render, search, space, summary, to_onnx, to_torch
+from archlang.api import format_ir, render, search, space, summary, supernet, to_onnx, to_torch
 from archlang.elaborate.program import Program
 from archlang.elaborate.program import load_program as load
 from archlang.elaborate.program import loads_program as loads
@@ -27,5 +28,5 @@ from archlang.errors import ArchError, Diagnostic, Span
 
 __all__ = [
     "ArchError", "Diagnostic", "Span", "Program", "load", "loads", "format_ir",
-    "to_torch", "to_onnx", "summary", "space", "search", "render", "__version__",
+    "to_torch", "to_onnx", "summary", "space", "search", "supernet", "render", "__version__",
 ]

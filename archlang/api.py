@@ -35,7 +35,12 @@ def as_program(source) -> Program:
 
 def elaborate(source, model: str | None = None, *, inputs: dict | None = None,
               assignment: dict | None = None, **params) -> Model:
-    """The IR of ``model`` (default: the file's only model) with ``params`` applied."""
+    """The IR of ``model`` (default: the file's only model) with ``params`` applied.  An
+    already elaborated ``ir.Model`` (``space.fix_model(a)``) is returned as it is."""
+    if isinstance(source, Model):
+        if model is not None or inputs or assignment or params:
+            raise TypeError("an elaborated ir.Model takes no model name, inputs, assignment or parameters")
+        return source
     program = as_program(source)
     name = model or default_model(program)
     return program.elaborate(name, params=params, inputs=inputs or {}, assignment=assignment)
@@ -124,6 +129,21 @@ def space(source, name: str | None = None, *, inputs: dict | None = None, **para
             raise ArchNameError(f"{program.file} defines {len(program.spaces)} spaces; name one", Span(program.file, 1, 1))
         name = program.spaces[0]
     return Space(program, name, params=params, inputs=inputs)
+
+
+def supernet(source, name: str | None = None, *, method="darts", inputs: dict | None = None,
+             seed: int | None = None, **params):
+    """The weight-sharing supernet of the search space ``name`` (default: the file's only
+    space) with ``params`` applied: an ``archlang.oneshot.Supernet`` (a ``torch.nn.Module``).
+    ``method``: ``"darts"``, ``"pcdarts"``, ``"gdas"``, ``"spos"``, ``"proxyless"``, or a method
+    object with its hyperparameters (``archlang.oneshot.PCDarts(k=2)``); ``seed`` makes the
+    initialisation reproducible.  ``source`` may also be an ``archlang.nas.Space``."""
+    from archlang.oneshot import build_supernet  # imports torch
+
+    target = source if isinstance(source, Space) else space(source, name, inputs=inputs, **params)
+    if isinstance(source, Space) and (name is not None or inputs or params):
+        raise TypeError("a Space is already elaborated: give no name, inputs or parameters with it")
+    return build_supernet(target, method, seed=seed)
 
 
 def render(source, model: str | None = None, *, path=None, format: str | None = None, depth: int | None = None,

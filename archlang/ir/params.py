@@ -40,6 +40,11 @@ def state_dict_entries(graph: Graph, prefix: str = "") -> list[tuple[str, object
     return entries
 
 
+def member_entries(member: Member, path: str = "") -> list[tuple[str, object]]:
+    """``[(key, ParamSpec)]`` of one member's own state dict, under ``path``."""
+    return _member_entries(member, path)
+
+
 def _member_entries(member: Member, path: str) -> list:
     if member.kind == "layer":
         return [(f"{path}.{p.name}" if p.name else path, p) for p in member.params]

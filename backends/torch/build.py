@@ -47,6 +47,17 @@ def build_module(model: Model, seed: int | None = None) -> nn.Module:
         return _Builder().graph_module(model.graph, model.name, top=True)
 
 
+def build_member(member: Member, make_layer=make_layer) -> nn.Module:
+    """The module of one member that depends on no search decision (a layer, a block or a
+    sequence), built exactly as ``build_module`` builds it inside a model, from the global
+    random state.  ``make_layer(op, attrs)`` builds each layer: a caller (a supernet) may
+    substitute a subclass of torch's module with the same parameters and state-dict keys."""
+    builder = _Builder(make_layer)
+    if member.kind == "layer" and member.op == "Parameter":
+        raise AssertionError("a bare Parameter is registered on its parent, not built alone")
+    return builder.module(member)
+
+
 # Generated forward classes, by the structure of the IR graph they run: building the same
 # block again (another instance, or the same spec compiled again) reuses the code.
 _CLASSES: dict[tuple, type] = {}
@@ -54,8 +65,9 @@ _MAX_CLASSES = 1024
 
 
 class _Builder:
-    def __init__(self) -> None:
+    def __init__(self, make_layer=make_layer) -> None:
         self.classes: dict[int, type] = {}  # id(IR graph) -> module class with its generated forward
+        self.make_layer = make_layer
 
     def graph_module(self, graph: Graph, class_name: str, top: bool = False) -> nn.Module:
         cls = self.classes.get(id(graph))
@@ -98,7 +110,7 @@ class _Builder:
 
     def module(self, member: Member) -> nn.Module:
         if member.kind == "layer":
-            return make_layer(member.op, _concrete_attrs(member))
+            return self.make_layer(member.op, _concrete_attrs(member))
         if member.kind == "block":
             return self.graph_module(member.graph, member.op)
         if member.kind == "sequential":
