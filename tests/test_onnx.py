@@ -18,7 +18,8 @@ onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
 import archlang  # noqa: E402
-from archlang.backends.onnx import atomic as onnx_atomic  # noqa: E402
+from archlang.files import WriteError  # noqa: E402
+from archlang.files import write as files_write  # noqa: E402
 from archlang.backends.onnx import save as onnx_save  # noqa: E402
 from archlang.errors import ArchError  # noqa: E402
 
@@ -298,12 +299,12 @@ def test_a_failed_write_leaves_no_file_and_an_existing_file_untouched(tmp_path, 
     def fail(fd):
         raise OSError("disk full")
 
-    monkeypatch.setattr(onnx_atomic.os, "fsync", fail)
-    with pytest.raises(OSError):
+    monkeypatch.setattr(files_write.os, "fsync", fail)
+    with pytest.raises(WriteError, match="disk full"):
         archlang.to_onnx(spec, "GPT2_Tiny", seed=0, path=target)
     assert list(tmp_path.iterdir()) == []
     target.write_bytes(b"previous model")
-    with pytest.raises(OSError):
+    with pytest.raises(WriteError, match="disk full"):
         archlang.to_onnx(spec, "GPT2_Tiny", seed=0, path=target)
     assert target.read_bytes() == b"previous model"
     assert [p.name for p in tmp_path.iterdir()] == ["m.onnx"]

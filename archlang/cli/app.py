@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import archlang
+from archlang import files
 from archlang.api import export_onnx, load_weights
 from archlang.errors import ArchError
 from archlang.errors.render import render_error
@@ -88,18 +89,17 @@ def cmd_fmt(args) -> int:
             failed = True
             continue
         if formatted != text:
-            changed.append(path)
             if not args.check:
-                _write_atomically(Path(path), formatted)
+                try:  # the spec keeps its mode; a symlinked spec is rewritten where it lives
+                    files.write_text(path, formatted, follow_symlinks=True)
+                except ArchError as error:
+                    print(render_error(error, _color(sys.stderr)), file=sys.stderr)
+                    failed = True
+                    continue
+            changed.append(path)
     for path in changed:
         print(f"{'would reformat' if args.check else 'reformatted'} {path}")
     return 1 if failed or (args.check and changed) else 0
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.archlang-tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 # ---- ir ----------------------------------------------------------------------------------

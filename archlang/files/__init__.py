@@ -6,8 +6,10 @@ search reports) goes through ``archlang.files.write``.  A leaf: it imports only
 from archlang.files.write import (
     Staged,
     WriteError,
+    as_path,
     check_target,
     discard_pending,
+    make_folder,
     stage,
     uninterrupted,
     write_bytes,
@@ -15,5 +17,5 @@ from archlang.files.write import (
     write_text,
 )
 
-__all__ = ["Staged", "WriteError", "check_target", "discard_pending", "stage", "uninterrupted", "write_bytes",
-           "write_file", "write_text"]
+__all__ = ["Staged", "WriteError", "as_path", "check_target", "discard_pending", "make_folder", "stage",
+           "uninterrupted", "write_bytes", "write_file", "write_text"]

@@ -101,6 +101,13 @@ def check_target(path, *, follow_symlinks: bool = False) -> Target:
 
 def as_path(path) -> Path:
     """``path`` as a Path: a str or os.PathLike naming a file (TypeError / ValueError otherwise)."""
+    text = _text(path)
+    if text.endswith(("/", os.sep)):
+        raise _error(text, f"cannot write {text}: the path names a folder", ["give the path of a file"])
+    return Path(text)
+
+
+def _text(path) -> str:
     if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"a path to write is a str or a pathlib.Path, not {type(path).__name__}")
     text = os.fspath(path)
@@ -108,9 +115,20 @@ def as_path(path) -> Path:
         raise TypeError(f"a path to write is a str or a pathlib.Path, not {type(path).__name__}")
     if not text or "\0" in text:
         raise ValueError(f"not a file name: {text!r}")
-    if text.endswith(("/", os.sep)):
-        raise _error(text, f"cannot write {text}: the path names a folder", ["give the path of a file"])
-    return Path(text)
+    return text
+
+
+def make_folder(path) -> Path:
+    """The folder ``path``, created with its parents when missing (an output folder such as a
+    search's ``-o DIR``); a WriteError when it is a file or cannot be created."""
+    path = Path(_text(path))
+    try:
+        os.makedirs(path, exist_ok=True)
+    except FileExistsError:
+        raise _error(path, f"cannot write into {path}: it is a file, not a folder") from None
+    except OSError as error:
+        raise _error(path, f"cannot create the folder {path}: {_reason(error)}") from None
+    return path
 
 
 def _check_folder(path: Path) -> None:
