@@ -160,6 +160,7 @@ def _model_from_args(args):
 
 
 def cmd_compile(args) -> int:
+    files.check_target(args.output)  # a bad output fails before torch is imported and the model built
     from archlang.backends.torch import build_module
     from archlang.backends.torch.checkpoint import save_state_dict
 
@@ -173,6 +174,7 @@ def cmd_compile(args) -> int:
 
 
 def cmd_export(args) -> int:
+    files.check_target(args.output)  # a bad output fails before the model is built
     model = _model_from_args(args)
     proto = export_onnx(model, weights=_weights_file(args.weights), opset=args.opset, functions=args.functions,
                         fold=not args.no_fold, path=Path(args.output), seed=args.seed)
@@ -213,6 +215,8 @@ def cmd_render(args) -> int:
         fmt = format_of(args.output, args.format) if args.output else "dot"
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    if args.output:
+        files.check_target(args.output)  # a bad output fails before the diagram is built
     options = RenderOptions(depth=args.depth, expand=args.expand, direction=args.direction)
     diagram = build_diagram(_model_from_args(args), options)
     if not args.output:
@@ -453,6 +457,18 @@ def _model_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; its exit code.  Ctrl-C ends it with 130 and no traceback, and removes
+    any file it had started writing (``archlang.files``)."""
+    try:
+        return _run(argv)
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        with files.uninterrupted():  # a second Ctrl-C must not cut the clean-up short
+            files.discard_pending()
+
+
+def _run(argv: list[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -466,8 +482,6 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as error:
         print(f"archlang: error: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        return 130
     except BrokenPipeError:
         return 0
 
