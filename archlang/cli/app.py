@@ -319,7 +319,7 @@ def cmd_study_show(args) -> int:
     from archlang.nas.study import SearchError, Study, storage_url
 
     try:
-        study = Study.load(args.study, storage_url(args.storage))
+        study = Study.load(args.study, storage_url(args.storage, create=False))
     except SearchError as error:
         raise UsageError(str(error)) from None
     if args.json:
