@@ -130,7 +130,7 @@ def test_dot_failing(tmp_path, capsys, monkeypatch):
 
 @pytest.mark.parametrize("argv,message", [
     (["-o", "r18.jpg"], "cannot tell the diagram format from the suffix of 'r18.jpg'"),
-    (["--depth", "-1"], "--depth must be 0 or more"),
+    (["--depth", "-1"], "--depth: must be 0 or more"),
 ])
 def test_usage_errors(capsys, argv, message):
     code, out, err = run(["render", RESNET, "-m", "ResNet18", *argv], capsys)

@@ -130,6 +130,8 @@ def _check_sqlite(path: str, create: bool) -> None:
     if not file.exists():
         if not create:
             raise SearchError(f"no storage {path}: the file does not exist (give the study's --storage)")
+        if not file.parent.is_dir():
+            raise SearchError(f"cannot create the storage {path}: the folder {file.parent} does not exist")
         return
     if file.is_dir():
         raise SearchError(f"the storage {path} is a folder, not a SQLite file")
@@ -145,6 +147,9 @@ def _check_sqlite(path: str, create: bool) -> None:
 
 def _storage_problem(url: str, scheme: str, error: Exception) -> str:
     text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    if "failed to import db access module" in text.lower():
+        return (f"the storage {_redact(url)} needs a database driver for '{scheme}://', which is not installed: "
+                f"{_DRIVERS.get(scheme.split('+')[0], 'install the SQLAlchemy driver of that database')}")
     if "can't load plugin" in text.lower() or "no such module" in text.lower():
         return (f"unknown storage URL scheme '{scheme}://' in {_redact(url)}: use sqlite:///FILE, "
                 "postgresql+psycopg://USER@HOST/DB or another SQLAlchemy URL")
