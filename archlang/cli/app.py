@@ -20,6 +20,7 @@ from archlang.api import export_onnx, load_weights
 from archlang.errors import ArchError
 from archlang.errors.render import render_error
 from archlang.ir import dims
+from archlang.ir.memory import check_fits
 from archlang.nas import Space
 from archlang.nas.describe import describe_space, sample_files
 from archlang.nas.progress import Progress
@@ -210,6 +211,7 @@ def cmd_compile(args) -> int:
     from archlang.backends.torch.checkpoint import save_state_dict
 
     model = _model_from_args(args)
+    check_fits(model, "build it as a PyTorch module")  # refused before torch allocates anything
     module = build_module(model, seed=args.seed)
     fmt = args.format or ("safetensors" if args.output.endswith(".safetensors") else "pt")
     save_state_dict(module, Path(args.output), fmt)
@@ -231,14 +233,10 @@ def cmd_export(args) -> int:
 
 
 def _weights_file(path: str | None):
-    """``--weights``: a state dict read from the file, or a usage error saying why it cannot be."""
+    """``--weights``: a state dict read from the file, or a located error saying why it cannot be."""
     if path is None:
         return None
-
-    try:
-        return load_weights(Path(path))
-    except Exception as exc:  # a missing, unreadable or foreign file (torch/safetensors raise many kinds)
-        raise UsageError(f"--weights {path}: cannot read a state dict: {exc}") from None
+    return load_weights(Path(path))  # a WeightsError (exit 1) says what the file holds instead
 
 
 def cmd_summary(args) -> int:

@@ -8,8 +8,9 @@ from __future__ import annotations
 import importlib.util
 
 
-class ObjectiveError(Exception):
-    """An objective that cannot score this architecture (e.g. the data do not fit its input)."""
+class ObjectiveError(ValueError):
+    """An objective that cannot be used (an unknown name, a missing package) or cannot score
+    this architecture (e.g. the data do not fit its input)."""
 
 
 class MissingDependency(ObjectiveError):
