@@ -10,9 +10,12 @@ from __future__ import annotations
 import itertools
 import json
 import shutil
+import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -313,3 +316,48 @@ def test_search_arguments_are_checked_by_the_python_api(nb201):
 def test_the_help_names_user_objectives_and_dedup():
     text = textwrap.dedent(subprocess.run([ARCHLANG, "search", "--help"], capture_output=True, text=True).stdout)
     assert "FILE.py:FUNCTION" in text and "--dedup" in text
+
+
+SLOW = '''
+import time
+
+def slow(model):
+    time.sleep(0.2)
+    return float(len(model.graph.nodes))
+
+slow.takes = "model"
+'''
+
+
+def test_ctrl_c_during_a_search_with_workers_prints_no_traceback(tmp_path):
+    """Interrupted while starting, while the workers import archlang, and while they evaluate:
+    exit 130 and no traceback from the command or its workers; trials that were being
+    evaluated are recorded as interrupted (the next run evaluates them again)."""
+    (tmp_path / "score.py").write_text(SLOW)
+    args = [*LIMIT, ARCHLANG, "search", TINY, "-m", "TinyCNN", "--objective", "score.py:slow", "--budget", "200",
+            "--workers", "2", "--quiet"]
+    for i, moment in enumerate((0.3, 1.5, 3.0, "evaluating")):
+        out = tmp_path / f"out{i}"
+        process = subprocess.Popen([*args, "-o", out], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True)
+        if moment == "evaluating":
+            while not _complete(out / "study.db", 3) and process.poll() is None:
+                time.sleep(0.05)
+        else:
+            time.sleep(moment)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=300)
+        assert process.returncode == 130, (moment, process.returncode, err)
+        assert "Traceback" not in err and "KeyboardInterrupt" not in err, (moment, err)
+    study = Study.load("TinyCNN-evolution", f"sqlite:///{tmp_path / 'out3' / 'study.db'}")
+    assert study.skipped("interrupted") or not [r for r in study.records if r.state == "RUNNING"]
+
+
+def _complete(db: Path, count: int) -> bool:
+    if not db.exists():
+        return False
+    try:
+        with sqlite3.connect(db, timeout=5) as connection:
+            return connection.execute("select count(*) from trials where state = 'COMPLETE'").fetchone()[0] >= count
+    except sqlite3.Error:
+        return False

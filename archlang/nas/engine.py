@@ -774,18 +774,16 @@ def run_workers(config: WorkerConfig, workers: int, store, progress) -> None:
     context = multiprocessing.get_context("spawn")
     threads = os.environ.get("OMP_NUM_THREADS")
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
-    # The workers start with Ctrl-C blocked (a new process inherits the mask) and unblock it
-    # once they can handle it: a Ctrl-C while one is importing archlang prints no traceback.
-    blocked = hasattr(signal, "pthread_sigmask")
-    if blocked:
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    # The workers start with Ctrl-C ignored (an ignored signal stays ignored across exec, and
+    # Python keeps it so) and take it back once they can handle it (``worker_main``): a Ctrl-C
+    # while one is still importing archlang prints no traceback.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         processes = [context.Process(target=worker_main, args=(config, i), daemon=True) for i in range(workers)]
         for process in processes:
             process.start()
     finally:
-        if blocked:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        signal.signal(signal.SIGINT, previous)
         if threads is None:
             os.environ.pop("OMP_NUM_THREADS", None)
     watch(processes, store, config.study, progress)
@@ -808,8 +806,9 @@ def watch(processes, store, name: str, progress) -> None:
         for p in processes:
             if p.pid is not None and p.is_alive():
                 os.kill(p.pid, signal.SIGINT)
+        deadline = time.monotonic() + 10  # a worker still starting ignores Ctrl-C: it is ended
         for p in processes:
-            p.join(timeout=10)
+            p.join(timeout=max(0.0, deadline - time.monotonic()))
             if p.is_alive():
                 p.terminate()
                 p.join()
@@ -819,10 +818,9 @@ def watch(processes, store, name: str, progress) -> None:
 
 
 def worker_main(config: WorkerConfig, index: int) -> None:
-    """Entry point of a spawned worker (started with Ctrl-C blocked: see ``run_workers``)."""
+    """Entry point of a spawned worker (started with Ctrl-C ignored: see ``run_workers``)."""
     try:
-        if hasattr(signal, "pthread_sigmask"):
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         logging.getLogger("optuna").setLevel(logging.ERROR)
         Worker(config, index, open_storage(config.url)).run()
     except KeyboardInterrupt:  # its running trial is marked interrupted; the parent reports
