@@ -8,6 +8,7 @@ temporary file behind or touches the target.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import stat
 from pathlib import Path
@@ -209,3 +210,21 @@ def test_property_the_target_ends_up_holding_exactly_the_data(tmp_path_factory, 
     assert sorted(p.name for p in folder.iterdir()) == ["t", "victim"]
     if before == "file":
         assert stat.S_IMODE(target.stat().st_mode) == mode
+
+
+WRITERS = re.compile(r"(?<!files)\.write_(text|bytes)\(|os\.(replace|rename)\(|O_CREAT|\bopen\([^)]*['\"][wax]b?\+?['\"]"
+                     r"|\.savefig\((?!stream)|torch\.save\([^)]*\b(path|tmp)\b|save_file\(")
+
+
+def test_no_module_writes_a_file_but_through_archlang_files():
+    root = Path(__file__).resolve().parent.parent
+    offenders = []
+    for folder in (root / "archlang", root / "backends"):
+        for path in sorted(folder.rglob("*.py")):
+            relative = path.relative_to(root).as_posix()
+            if relative.startswith(("archlang/files/", "archlang/backends/")):
+                continue
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+                if WRITERS.search(line) and not line.lstrip().startswith("#"):
+                    offenders.append(f"{relative}:{number}: {line.strip()}")
+    assert not offenders, "write through archlang.files:\n" + "\n".join(offenders)
