@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import resource
 import shutil
 import signal
 import stat
@@ -36,9 +37,14 @@ BIG = "model Big() {\n    input x: [B, 1000000]\n    fc = Linear(1000000, 100000
 
 
 def cli(args, cwd: Path) -> subprocess.CompletedProcess:
+    """Run archlang; no traceback, and at most 20 s of CPU (the issue's bound; CPU, not wall time)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = subprocess.run([*LIMIT, ARCHLANG, *map(str, args)], capture_output=True, text=True, cwd=cwd,
                             timeout=300)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     assert "Traceback" not in result.stderr, result.stderr
+    spent = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    assert spent < 20, f"{args[0]} used {spent:.1f} s of CPU"
     return result
 
 

@@ -18,10 +18,10 @@ onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
 import archlang  # noqa: E402
-from archlang.files import WriteError  # noqa: E402
-from archlang.files import write as files_write  # noqa: E402
 from archlang.backends.onnx import save as onnx_save  # noqa: E402
 from archlang.errors import ArchError  # noqa: E402
+from archlang.files import WriteError  # noqa: E402
+from archlang.files import write as files_write  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"

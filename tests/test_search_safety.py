@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import resource
 import shutil
 import signal
 import sqlite3
@@ -38,8 +39,12 @@ CELLS = ("|nor_conv_3x3~0|+|avg_pool_3x3~0|none~1|+|none~0|none~1|nor_conv_1x1~2
 
 def cli(args, cwd: Path, env: dict | None = None, prefix: list | None = None) -> subprocess.CompletedProcess:
     command = [*LIMIT, *(prefix or [ARCHLANG]), *map(str, args)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = subprocess.run(command, capture_output=True, text=True, cwd=cwd, timeout=300, env=env)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     assert "Traceback" not in result.stderr, result.stderr
+    spent = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    assert spent < 20, f"{args[0]} used {spent:.1f} s of CPU (the bound is 20 s)"
     return result
 
 
