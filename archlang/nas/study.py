@@ -478,6 +478,8 @@ def _redact(url: str | None) -> str | None:
         return url
     scheme, rest = url.split("://", 1)
     credentials, host = rest.rsplit("@", 1)
+    if ":" not in credentials:  # a user name without a password
+        return url
     return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
 
 
