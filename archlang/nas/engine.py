@@ -31,10 +31,14 @@ policy, recorded in the study and on every trial; docs/writes-and-dedup.md):
 A value is stored only for the architecture it was measured on.  Random, evolution and
 local search check every proposal against the evaluated (and running) architectures before a
 trial exists: a repeat is not evaluated, spends no budget, and is counted in the study
-attribute ``avoided:<worker>``.  TPE and NSGA-II propose inside an Optuna trial, so a repeat
-is recorded as a FAIL trial without values (``skipped="duplicate"``, ``duplicate_of=N``); it
-spends no budget either.  After 20 repeats in a row the engine proposes a random unseen
-architecture instead.  A space whose every architecture is evaluated ends the search early.
+attribute ``avoided:<worker>``.  TPE and NSGA-II propose inside an Optuna trial: a proposal
+of the very assignment of a completed trial is recorded with that trial's values
+(``skipped="duplicate"``, ``duplicate_of=N``: measured on the same architecture, as Optuna's
+FAQ suggests, so the sampler learns it has been there); a proposal of an equivalent but
+different assignment is dropped and counted as avoided, since its value was never measured.
+A trial created by a race with another worker for the same architecture is stored as a FAIL
+trial without values.  After 20 repeats in a row the engine
+proposes a random unseen architecture instead.  A space whose every architecture is evaluated ends the search early.
 
 **Budget.**  ``budget`` is the number of evaluations in the study: COMPLETE and FAIL trials
 that are not ``skipped``, plus trials running now (so K workers never overshoot; a trial
@@ -556,9 +560,11 @@ class Worker:
         return None
 
     def sampler_trial(self):
-        """The sampler's proposal as a RUNNING trial; a repeat is stored at once as a FAIL trial
-        without values (a value is stored only for the architecture it was measured on), and
-        spends no budget."""
+        """The sampler's proposal as a RUNNING trial.  A repeat spends no budget.  When the
+        sampler proposes the very assignment of a completed trial, the repeat is stored with
+        that trial's values (``skipped="duplicate"``), measured on this same architecture, so
+        the sampler learns it has been there; a repeat of an equivalent but different
+        assignment is dropped (counted as avoided): its value was never measured."""
         self.sync()  # one read: the duplicate check and the sampler see the same trials
         proposal = self.strategy.propose(self.context())
         broken = self.space.violations(proposal.assignment)
@@ -575,8 +581,12 @@ class Worker:
             self.repeats = self.repeats + 1 if created is REPEAT else 0
             return created
         self.repeats += 1
-        attrs = {**self.attrs(proposal.assignment), "skipped": "duplicate", "duplicate_of": first.number}
-        _, record = self.insert(proposal.trial, attrs, TrialState.FAIL, None)
+        same = self.history.measured().get(proposal.assignment.dumps())
+        if same is None or not same.ok:  # an equivalent architecture, not this one: nothing to tell
+            self.avoided += 1
+            return REPEAT
+        attrs = {**self.attrs(proposal.assignment), "skipped": "duplicate", "duplicate_of": same.number}
+        _, record = self.insert(proposal.trial, attrs, TrialState.COMPLETE, same.values)
         if record is None:  # other trials were created meanwhile: read them (and this one)
             self.sync()
         return REPEAT

@@ -23,6 +23,7 @@ evaluations.  Must not import torch or a backend.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import socket
@@ -350,6 +351,18 @@ class History:
         for r in self.ordered():
             if r.key and (r.evaluated or r.state == "RUNNING") and not r.skipped:
                 found.setdefault(r.key, r)
+        return found
+
+    def measured(self) -> dict[str, Record]:
+        """Assignment (as JSON text) -> the first complete evaluation of exactly it."""
+        return self._cached("measured", self._measured)
+
+    def _measured(self) -> dict[str, Record]:
+        found: dict[str, Record] = {}
+        for r in self.complete():
+            data = r.attrs.get("assignment")
+            if data:  # the stored JSON is Assignment.to_json(): the same text as Assignment.dumps()
+                found.setdefault(json.dumps(data, sort_keys=True), r)
         return found
 
     def requeued(self) -> list[Record]:
