@@ -20,10 +20,8 @@ Importing archlang never imports torch or onnx: backends load lazily.
 from __future__ import annotations
 
 from archlang._version import __version__
-from archlang.api import format_ir, render, search, space, summary, supernet, to_onnx, to_torch
+from archlang.api import format_ir, load, loads, render, search, space, summary, supernet, to_onnx, to_torch
 from archlang.elaborate.program import Program
-from archlang.elaborate.program import load_program as load
-from archlang.elaborate.program import loads_program as loads
 from archlang.errors import ArchError, Diagnostic, Span
 
 __all__ = [

@@ -385,8 +385,9 @@ def test_cli_two_objectives_write_the_pareto_set(tmp_path):
 def test_cli_errors_are_usage_errors(tmp_path):
     bad = _cli(["search", str(DIGITS), "-m", "DigitsCNN", "--objective", "speed", "-o", str(tmp_path)])
     assert bad.returncode == 2 and "unknown objective 'speed'" in bad.stderr
-    missing = _cli(["study", "show", "--storage", str(tmp_path / "none.db"), "--study", "nope"])
-    assert missing.returncode == 2 and "no study 'nope'" in missing.stderr
+    missing = _cli(["study", "show", "--storage", str(tmp_path / "sub" / "none.db"), "--study", "nope"])
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
+    assert not (tmp_path / "sub").exists(), "study show never creates a storage"
 
 
 def _cli(argv) -> subprocess.CompletedProcess:

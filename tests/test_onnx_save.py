@@ -22,6 +22,7 @@ from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 import archlang  # noqa: E402
 from archlang.backends.onnx import atomic, output, save, wire, write_model  # noqa: E402
 from archlang.backends.onnx.wire import NotStreamable  # noqa: E402
+from archlang.files import WriteError  # noqa: E402
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 SPEC = """
@@ -116,11 +117,11 @@ def test_a_failure_mid_write_leaves_no_file_and_an_existing_one_untouched(tmp_pa
     monkeypatch.setattr(output, "BLOCK", 4096)  # several blocks: the failure comes mid-file
     monkeypatch.setattr(output, "_SPARE", [])
     monkeypatch.setattr(output.os, "pwrite", failing_pwrite)
-    with pytest.raises(OSError, match="no space"):
+    with pytest.raises(WriteError, match="no space"):
         write_model(small, target)
     assert calls and list(tmp_path.iterdir()) == []
     target.write_bytes(b"previous model")
-    with pytest.raises(OSError, match="no space"):
+    with pytest.raises(WriteError, match="no space"):
         write_model(small, target)
     assert target.read_bytes() == b"previous model"
     assert [p.name for p in tmp_path.iterdir()] == ["m.onnx"]
@@ -227,7 +228,7 @@ def test_a_failed_model_write_leaves_no_external_data(tmp_path, monkeypatch, sma
         raise OSError("disk full")
 
     monkeypatch.setattr(save, "_write_chunks", fail)
-    with pytest.raises(OSError):
+    with pytest.raises(WriteError, match="disk full"):
         write_model(small, tmp_path / "m.onnx")
     assert list(tmp_path.iterdir()) == []
 
@@ -291,7 +292,7 @@ def test_a_failure_while_filling_or_writing_leaves_no_file(tmp_path, monkeypatch
             export_model(ir, weights, path=target)
     with monkeypatch.context() as patch:
         patch.setattr(output.os, "pwrite", lambda *args: (_ for _ in ()).throw(OSError(errno.EIO, "I/O error")))
-        with pytest.raises(OSError, match="I/O error"):
+        with pytest.raises(WriteError, match="i/o error"):
             export_model(ir, weights, path=target)
     assert target.read_bytes() == b"previous model"
     assert [p.name for p in tmp_path.iterdir()] == ["m.onnx"]

@@ -273,6 +273,9 @@ def test_api_render_returns_dot_and_writes_files(tmp_path):
     text = archlang.render(RESNET, "ResNet18", depth=1)
     assert text.startswith("digraph ResNet18 {")
     out = tmp_path / "deep" / "r18.dot"
+    with pytest.raises(archlang.ArchError, match="the folder .*deep does not exist"):  # outputs never create folders
+        archlang.render(RESNET, "ResNet18", depth=1, path=out)
+    out.parent.mkdir()
     assert archlang.render(RESNET, "ResNet18", depth=1, path=out) == text
     assert out.read_text(encoding="utf-8") == text
     assert not list(out.parent.glob(".*archlang-tmp"))  # written atomically, no leftovers
@@ -401,12 +404,13 @@ def test_gallery_is_complete():
 
 
 def test_backend_imports_only_what_it_may():
-    """The graphviz backend reads the IR: archlang.ir/types/dims/ops/errors/summarize and the
-    graphviz package, never another backend, the parser or the elaborator."""
+    """The graphviz backend reads the IR: archlang.ir/types/dims/ops/errors/summarize, writes
+    through archlang.files and uses the graphviz package, never another backend, the parser or
+    the elaborator."""
     import ast as pyast
 
     allowed = ("archlang.ir", "archlang.ir.types", "archlang.ir.dims", "archlang.ops", "archlang.errors",
-               "archlang.report.summary", "graphviz")
+               "archlang.files", "archlang.report.summary", "graphviz")
     folder = ROOT / "backends" / "graphviz"
     for path in sorted(folder.glob("*.py")):
         tree = pyast.parse(path.read_text(encoding="utf-8"))

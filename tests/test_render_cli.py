@@ -94,7 +94,7 @@ def test_missing_dot_on_path(tmp_path, capsys, monkeypatch):
 
 def test_missing_dot_lookup(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(output, "find_dot", lambda: None)
-    target = tmp_path / "sub" / "r18.png"
+    target = tmp_path / "r18.png"
     code, out, err = run(["render", RESNET, "-m", "ResNet18", "--depth", "1", "-o", str(target)], capsys)
     _assert_fell_back(code, out, err, target)
 
@@ -130,7 +130,7 @@ def test_dot_failing(tmp_path, capsys, monkeypatch):
 
 @pytest.mark.parametrize("argv,message", [
     (["-o", "r18.jpg"], "cannot tell the diagram format from the suffix of 'r18.jpg'"),
-    (["--depth", "-1"], "--depth must be 0 or more"),
+    (["--depth", "-1"], "--depth: must be 0 or more"),
 ])
 def test_usage_errors(capsys, argv, message):
     code, out, err = run(["render", RESNET, "-m", "ResNet18", *argv], capsys)

@@ -62,7 +62,7 @@ def test_sample_writes_files_within_bounds(capsys, tmp_path):
 
 def test_sample_usage_errors(capsys):
     code, _, err = run(capsys, "sample", str(SPACES / "nasbench201.arch"), "-m", "NASBench201", "-n", "0")
-    assert code == 2 and "-n must be 1 or more" in err
+    assert code == 2 and "-n: must be 1 or more" in err
 
 
 # ---- shape mismatches that only some choices cause ----------------------------------------------

@@ -41,12 +41,55 @@ def test_identity_is_a_wire_and_dead_nodes_do_not_count(arch):
     assert plain == wired == dead
 
 
-def test_zero_makes_zero_and_keeps_its_place_in_a_sum_as_in_nas_bench_201(arch):
-    zero_op = h(arch, model("    a = Conv(8, 3)\n    z = Zero()\n    return z(a(x))"))
-    zero_in = h(arch, model("    z = Zero()\n    a = Conv(8, 3)\n    return a(z(x))"))
-    assert zero_op == zero_in
+def test_zero_makes_zero_only_through_ops_that_keep_zeros(arch):
+    """Zero → ReLU/conv without bias is zero; Zero → a layer with a bias (Linear, Conv2d with
+    bias, BatchNorm2d with its affine shift) computes that bias, whatever the weights."""
+    zero = h(arch, model("    a = Conv(8, 3)\n    z = Zero()\n    return z(a(x))"))
+    unbiased = h(arch, model("    z = Zero()\n    a = Conv2d(8, 8, 3, padding=1, bias=false)\n    return relu(a(z(x)))"))
+    assert unbiased == zero
+    biased = h(arch, model("    z = Zero()\n    a = Conv(8, 3)\n    return a(z(x))"))
+    normed = h(arch, model("    z = Zero()\n    n = BatchNorm2d(8)\n    return n(z(x))"))
+    plain_norm = h(arch, model("    z = Zero()\n    n = BatchNorm2d(8, affine=false)\n    return n(z(x))"))
+    assert len({zero, biased, normed}) == 3 and plain_norm == zero
     with_zero = h(arch, model("    a = Conv(8, 3)\n    z = Zero()\n    return a(x) + z(x)"))
     assert with_zero != h(arch, model("    a = Conv(8, 3)\n    return a(x)"))
+
+
+def test_zero_into_linear_and_into_an_mlp_differ(arch):
+    """Issue 12: the old rule merged these (36 vs 836 parameters, different outputs: biases)."""
+    text = """
+block MLP(d: int) {
+    input x: [B, d]
+    up = Linear(d, 4 * d)
+    down = Linear(4 * d, d)
+    return down(relu(up(x)))
+}
+model One() {
+    input x: [B, 6]
+    z = Zero()
+    f = Linear(6, 6)
+    return f(z(x))
+}
+model Two() {
+    input x: [B, 6]
+    z = Zero()
+    f = MLP(6)
+    return f(z(x))
+}
+"""
+    program = arch.load(text)
+    assert model_hash(program.elaborate("One")) != model_hash(program.elaborate("Two"))
+
+
+def test_one_layer_read_twice_is_not_two_equal_layers(arch):
+    """Twins: ``a(x) + a(x)`` has one set of weights, ``a(x) + b(x)`` two; equal terms, so the
+    hash is computed strictly (each layer tagged with its place) and tells them apart."""
+    layers = "    a = Conv2d(8, 8, 3, padding=1)\n    b = Conv2d(8, 8, 3, padding=1)\n"
+    shared = h(arch, model(layers + "    return a(x) + a(x)"))
+    separate = h(arch, model(layers + "    return a(x) + b(x)"))
+    swapped = h(arch, model(layers + "    return b(x) + a(x)"))
+    assert shared != separate and separate == swapped
+    assert h(arch, model(layers + "    y = a(x)\n    return y + y")) == shared
 
 
 def test_attributes_and_op_order_are_part_of_the_hash(arch):

@@ -1,6 +1,8 @@
 """The ``archlang`` command line: check, fmt, ir, summary, compile, export, render, search and study.
 
-Exit codes: 0 success, 1 a spec error (printed as located diagnostics), 2 a usage error.
+Exit codes: 0 success, 1 a spec error (printed as located diagnostics) or a file that cannot
+be written, a bad weights file, a model too large to allocate, a missing package, a search
+with no completed trial; 2 a usage error; 130 Ctrl-C (nothing partial left: archlang.files).
 A Python traceback means a bug in archlang itself.  Colour only on a terminal.
 Backends are looked up lazily, so ``archlang check`` never imports torch.
 """
@@ -9,21 +11,24 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from pathlib import Path
 
 import archlang
+from archlang import files, objectives
 from archlang.api import export_onnx, load_weights
 from archlang.cli import ops as ops_command
 from archlang.cli.lsp import add_lsp_parser
 from archlang.errors import ArchError
 from archlang.errors.render import printable, render_error
 from archlang.ir import dims
+from archlang.ir.memory import check_fits
 from archlang.nas import Space
 from archlang.nas.describe import describe_space, sample_files
 from archlang.nas.progress import Progress
-from archlang.objectives import ObjectiveError, combine
+from archlang.objectives import MissingDependency, ObjectiveError
 from archlang.report.summary import format_summary, summarize
 from archlang.syntax.fmt import format_source
 from archlang.syntax.source import read_source
@@ -31,6 +36,49 @@ from archlang.syntax.source import read_source
 
 class UsageError(Exception):
     """A bad command line (exit 2)."""
+
+
+# ---- argument types: a bad number is a usage error (exit 2), never a traceback ---------------
+
+MAX_SEED = 2**63 - 1
+
+
+def _integer(text: str) -> int:
+    digits = text.strip().lstrip("+-").replace("_", "")
+    if not digits.isascii() or not digits.isdigit() or len(digits) > 19:
+        raise argparse.ArgumentTypeError(f"not an integer (at most 19 digits): '{text[:40]}'")
+    return int(text.strip().replace("_", ""))
+
+
+def positive_int(text: str) -> int:
+    value = _integer(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
+def nonnegative_int(text: str) -> int:
+    value = _integer(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
+
+
+def seed(text: str) -> int:
+    value = _integer(text)
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"a seed is an integer from 0 to 2**63 - 1, not {value}")
+    return value
+
+
+def positive_number(text: str) -> float:
+    try:
+        value = float(text.strip().replace("_", "")) if len(text) <= 64 else math.nan
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: '{text[:40]}'") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, not '{text[:40]}'")
+    return value
 
 
 def _color(stream) -> bool:
@@ -86,18 +134,17 @@ def cmd_fmt(args) -> int:
             failed = True
             continue
         if formatted != text:
-            changed.append(path)
             if not args.check:
-                _write_atomically(Path(path), formatted)
+                try:  # the spec keeps its mode; a symlinked spec is rewritten where it lives
+                    files.write_text(path, formatted, follow_symlinks=True)
+                except ArchError as error:
+                    print(render_error(error, _color(sys.stderr)), file=sys.stderr)
+                    failed = True
+                    continue
+            changed.append(path)
     for path in changed:
         print(f"{'would reformat' if args.check else 'reformatted'} {path}")
     return 1 if failed or (args.check and changed) else 0
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.archlang-tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 # ---- ir ----------------------------------------------------------------------------------
@@ -125,12 +172,13 @@ def parse_inputs(items: list[str]) -> dict:
         key, value = _split_assignment(item, "--input")
         shape = []
         for part in value.lower().replace("×", "x").split("x") if value else []:
-            if part.isdigit() and int(part) > 0:
+            if part.isascii() and part.isdigit() and len(part) <= 18 and int(part) > 0:
                 shape.append(int(part))
-            elif part.isidentifier():
+            elif part.isascii() and part.isidentifier():
                 shape.append(dims.sym(part.upper() if len(part) == 1 else part))
             else:
-                raise UsageError(f"--input {item}: sizes are positive integers or names, separated by 'x'")
+                raise UsageError(f"--input {item[:80]}: sizes are positive integers (at most 18 digits) or "
+                                 "names, separated by 'x'")
         inputs[key] = tuple(shape)
     return inputs
 
@@ -158,10 +206,12 @@ def _model_from_args(args):
 
 
 def cmd_compile(args) -> int:
+    files.check_target(args.output)  # a bad output fails before torch is imported and the model built
     from archlang.backends.torch import build_module
     from archlang.backends.torch.checkpoint import save_state_dict
 
     model = _model_from_args(args)
+    check_fits(model, "build it as a PyTorch module")  # refused before torch allocates anything
     module = build_module(model, seed=args.seed)
     fmt = args.format or ("safetensors" if args.output.endswith(".safetensors") else "pt")
     save_state_dict(module, Path(args.output), fmt)
@@ -171,6 +221,7 @@ def cmd_compile(args) -> int:
 
 
 def cmd_export(args) -> int:
+    files.check_target(args.output)  # a bad output fails before the model is built
     model = _model_from_args(args)
     proto = export_onnx(model, weights=_weights_file(args.weights), opset=args.opset, functions=args.functions,
                         fold=not args.no_fold, path=Path(args.output), seed=args.seed)
@@ -182,14 +233,10 @@ def cmd_export(args) -> int:
 
 
 def _weights_file(path: str | None):
-    """``--weights``: a state dict read from the file, or a usage error saying why it cannot be."""
+    """``--weights``: a state dict read from the file, or a located error saying why it cannot be."""
     if path is None:
         return None
-
-    try:
-        return load_weights(Path(path))
-    except Exception as exc:  # a missing, unreadable or foreign file (torch/safetensors raise many kinds)
-        raise UsageError(f"--weights {path}: cannot read a state dict: {exc}") from None
+    return load_weights(Path(path))  # a WeightsError (exit 1) says what the file holds instead
 
 
 def cmd_summary(args) -> int:
@@ -205,12 +252,12 @@ def cmd_render(args) -> int:
     """A diagram: DOT on stdout without -o; .svg/.png/.pdf need Graphviz's `dot`."""
     from archlang.backends.graphviz import RenderOptions, build_diagram, format_of, write_diagram
 
-    if args.depth is not None and args.depth < 0:
-        raise UsageError("--depth must be 0 or more")
     try:
         fmt = format_of(args.output, args.format) if args.output else "dot"
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    if args.output:
+        files.check_target(args.output)  # a bad output fails before the diagram is built
     options = RenderOptions(depth=args.depth, expand=args.expand, direction=args.direction)
     diagram = build_diagram(_model_from_args(args), options)
     if not args.output:
@@ -236,8 +283,6 @@ def cmd_space(args) -> int:
 
 
 def cmd_sample(args) -> int:
-    if args.n < 1:
-        raise UsageError("-n must be 1 or more")
     constraints = {"max_params": args.max_params, "max_macs": args.max_macs}
     space = _space_from_args(args)
     for line in sample_files(space, args.n, args.seed, constraints, Path(args.output) if args.output else None):
@@ -251,7 +296,7 @@ def _space_parsers(sub) -> None:
                            "distinct architectures (canonical hashes) when tractable, and a table of its "
                            "decisions (label, kind, options, when each is active).")
     _model_arguments(space)
-    space.add_argument("--unique-limit", type=int, default=20_000, metavar="N",
+    space.add_argument("--unique-limit", type=nonnegative_int, default=20_000, metavar="N",
                        help="count distinct architectures when the space has at most N configurations (default 20,000)")
     space.set_defaults(run=cmd_space)
 
@@ -260,11 +305,12 @@ def _space_parsers(sub) -> None:
                             "bounds, if given) and write each as a standalone .arch file; without -o, print "
                             "the first.")
     _model_arguments(sample)
-    sample.add_argument("--seed", type=int, default=0, help="seed of the draws (default 0)")
-    sample.add_argument("-n", type=int, default=1, help="how many architectures (default 1)")
+    sample.add_argument("--seed", type=seed, default=0, help="seed of the draws (default 0)")
+    sample.add_argument("-n", type=positive_int, default=1, help="how many architectures (default 1)")
     sample.add_argument("-o", "--output", metavar="DIR", help="write SPACE_<i>.arch files into DIR")
-    sample.add_argument("--max-params", type=float, default=None, metavar="N", help="at most N parameters")
-    sample.add_argument("--max-macs", type=float, default=None, metavar="N", help="at most N MACs per example")
+    sample.add_argument("--max-params", type=positive_number, default=None, metavar="N", help="at most N parameters")
+    sample.add_argument("--max-macs", type=positive_number, default=None, metavar="N",
+                        help="at most N MACs per example")
     sample.set_defaults(run=cmd_sample)
 
 
@@ -275,19 +321,32 @@ def cmd_search(args) -> int:
     from archlang.nas.engine import search
     from archlang.nas.study import SearchError
 
+    try:
+        objective = objectives.parse(args.objective)  # a user's file fails here, before the spec is read
+    except ObjectiveError as error:
+        raise UsageError(str(error)) from None
     program = _program(args)
     space = Space(program, args.model, params=parse_params(program, args.param), inputs=parse_inputs(args.input))
     out = Path(args.output or f"search-{args.model}")
     try:
-        objective = combine([n.strip() for n in args.objective.split(",") if n.strip()])
         label = f"{args.model} · {args.strategy}"
-        with Progress(args.budget, label=label, objectives=objective.names, quiet=args.quiet) as progress:
+        with Progress(args.budget, label=label, objectives=list(objective.names), quiet=args.quiet) as progress:
             study = search(space, objective, strategy=args.strategy, budget=args.budget, seed=args.seed,
                            storage=args.storage, study=args.study, workers=args.workers, timeout=args.timeout,
-                           out_dir=out, progress=progress)
+                           out_dir=out, progress=progress, dedup=args.dedup)
+    except MissingDependency as error:
+        print(f"archlang: error: {error}", file=sys.stderr)
+        return 1
     except (SearchError, ObjectiveError, ValueError) as error:
         raise UsageError(str(error)) from None
     _report_search(study, space, out, args.quiet)
+    for reason in study.stopped:
+        print(f"archlang: stopped: {reason}", file=sys.stderr)
+    if not study.complete():
+        print(f"archlang: error: no trial of study '{study.name}' completed"
+              + ("" if study.stopped or study.failed() else " (its budget is spent: raise --budget)"),
+              file=sys.stderr)
+        return 1
     return 0
 
 
@@ -313,7 +372,7 @@ def cmd_study_show(args) -> int:
     from archlang.nas.study import SearchError, Study, storage_url
 
     try:
-        study = Study.load(args.study, storage_url(args.storage))
+        study = Study.load(args.study, storage_url(args.storage, create=False))
     except SearchError as error:
         raise UsageError(str(error)) from None
     if args.json:
@@ -335,16 +394,22 @@ def _search_parsers(sub) -> None:
     search.add_argument("file", metavar="FILE")
     search.add_argument("-m", "--model", required=True, metavar="SPACE", help="the space to search")
     search.add_argument("--objective", required=True, metavar="NAME[,NAME…]",
-                        help="params, macs, latency, synflow, grad_norm, snip, naswot, gradsign, accuracy "
-                        "(several: a multi-objective search)")
+                        help="params, macs, latency, synflow, grad_norm, snip, naswot, gradsign, accuracy, or a "
+                        "function of yours: FILE.py:FUNCTION or MODULE:FUNCTION (several: a multi-objective "
+                        "search)")
     search.add_argument("--strategy", default="evolution", choices=("random", "evolution", "local", "tpe", "nsga2"))
-    search.add_argument("--budget", type=int, default=100, help="evaluations in the study (default 100)")
-    search.add_argument("--workers", type=int, default=1, help="worker processes sharing the study")
+    search.add_argument("--budget", type=positive_int, default=100, help="evaluations in the study (default 100)")
+    search.add_argument("--workers", type=positive_int, default=1, help="worker processes sharing the study")
     search.add_argument("--storage", metavar="URL", help="sqlite:///file.db or postgresql+psycopg://… "
                         "(default: DIR/study.db)")
     search.add_argument("--study", metavar="NAME", help="study name (default SPACE-STRATEGY)")
-    search.add_argument("--seed", type=int, default=0)
-    search.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="time limit of one trial")
+    search.add_argument("--seed", type=seed, default=0)
+    search.add_argument("--timeout", type=positive_number, default=None, metavar="SECONDS",
+                        help="time limit of one trial")
+    search.add_argument("--dedup", choices=("functional", "exact", "off"), default="functional",
+                        help="when two proposals are one architecture: functional (default: provably the same "
+                        "outputs for all weights; exact when an objective measures a cost), exact (the "
+                        "identical model) or off (evaluate every proposal)")
     search.add_argument("-o", "--output", metavar="DIR", help="output directory (default search-SPACE)")
     search.add_argument("--quiet", action="store_true", help="no progress display, a one-line summary")
     search.add_argument("--param", action="append", metavar="K=V", help="set a parameter of the space")
@@ -357,7 +422,7 @@ def _search_parsers(sub) -> None:
     show = actions.add_parser("show", help="the best trials, counts and failures of a study")
     show.add_argument("--storage", required=True, metavar="URL", help="the study's storage (URL or SQLite file)")
     show.add_argument("--study", required=True, metavar="NAME")
-    show.add_argument("--top", type=int, default=10, help="rows to show")
+    show.add_argument("--top", type=positive_int, default=10, help="rows to show")
     show.add_argument("--json", action="store_true", help="every trial as JSON")
     show.set_defaults(run=cmd_study_show)
 
@@ -401,7 +466,7 @@ def build_parser() -> argparse.ArgumentParser:
                               "PyTorch's default initialisation) and save its state dict.")
     _model_arguments(compile_)
     compile_.add_argument("-o", "--output", required=True, help="where to write the weights (.pt or .safetensors)")
-    compile_.add_argument("--seed", type=int, default=None, help="seed for a reproducible initialisation")
+    compile_.add_argument("--seed", type=seed, default=None, help="seed for a reproducible initialisation")
     compile_.add_argument("--format", choices=("pt", "safetensors"), help="file format (default: from the suffix)")
     compile_.set_defaults(run=cmd_compile)
 
@@ -416,14 +481,15 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--functions", action="store_true", help="emit each block as an ONNX local function")
     export.add_argument("--no-fold", action="store_true",
                         help="keep each BatchNorm as its own node (by default one after a convolution is folded into it)")
-    export.add_argument("--seed", type=int, default=None, help="seed for the initialisation when no --weights")
+    export.add_argument("--seed", type=seed, default=None, help="seed for the initialisation when no --weights")
     export.set_defaults(run=cmd_export)
 
     summary = sub.add_parser("summary", help="per-layer output shapes, parameters and MACs (analytic)",
                              description="A table of every layer and block call: output shape, parameters "
                              "and MACs, computed from the IR (no weights, no forward pass).")
     _model_arguments(summary)
-    summary.add_argument("--depth", type=int, default=None, help="show blocks down to this depth (0 = top level)")
+    summary.add_argument("--depth", type=nonnegative_int, default=None,
+                         help="show blocks down to this depth (0 = top level)")
     summary.add_argument("--json", action="store_true", help='print {"params": …, "macs": …, "layers": […]}')
     summary.set_defaults(run=cmd_summary)
 
@@ -435,7 +501,8 @@ def build_parser() -> argparse.ArgumentParser:
     _model_arguments(render)
     render.add_argument("-o", "--output", metavar="OUT", help="out.svg, out.png, out.pdf or out.dot (default: DOT on stdout)")
     render.add_argument("--format", choices=("svg", "png", "pdf", "dot"), help="file format (default: from the suffix)")
-    render.add_argument("--depth", type=int, default=None, help="draw blocks open down to this depth (0 = top level only)")
+    render.add_argument("--depth", type=nonnegative_int, default=None,
+                        help="draw blocks open down to this depth (0 = top level only)")
     render.add_argument("--expand", action="store_true", help="draw each repetition of a repeated block (default: once, ×N)")
     render.add_argument("--direction", choices=("TB", "LR"), default="TB", help="top to bottom (default) or left to right")
     render.set_defaults(run=cmd_render)
@@ -453,6 +520,18 @@ def _model_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; its exit code.  Ctrl-C ends it with 130 and no traceback, and removes
+    any file it had started writing (``archlang.files``)."""
+    try:
+        return _run(argv)
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        with files.uninterrupted():  # a second Ctrl-C must not cut the clean-up short
+            files.discard_pending()
+
+
+def _run(argv: list[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -466,8 +545,6 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as error:
         print(f"archlang: error: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        return 130
     except BrokenPipeError:
         return 0
 

@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from archlang import ops
+from archlang.elaborate.arguments import check_elaborate
 from archlang.elaborate.body import Body, Context
 from archlang.elaborate.builtin_calls import special_builtins
 from archlang.elaborate.entry import check_program, elaborate_entry
 from archlang.elaborate.evaluate import NeedsConcrete
 from archlang.elaborate.values import BlockRef, Layer, OpRef, TensorVal
 from archlang.errors import ArchError, ArchImportError, ArchNameError, ArchTypeError, Span
+from archlang.errors.arguments import need_str
 from archlang.errors.limits import stack_room
 from archlang.errors.sources import register_source
 from archlang.ir import Model, display
@@ -91,7 +93,7 @@ class Program:
         return self.names("space")
 
     def definition(self, name: str) -> ast.BlockDef:
-        found = self.unit.definitions.get(name)
+        found = self.unit.definitions.get(need_str(name, "name"))
         if found is None:
             entries = self.models + self.spaces + self.blocks
             close = difflib.get_close_matches(name, entries, n=1)
@@ -102,12 +104,14 @@ class Program:
     def elaborate(self, name: str, params: dict | None = None, inputs: dict | None = None,
                   assignment: dict | None = None) -> Model:
         """The IR of entry point ``name`` (a model, space or block with defaults)."""
+        params, inputs, assignment = check_elaborate(name, params, inputs, assignment)
         with stack_room():
-            return elaborate_entry(self.unit, self.definition(name), params or {}, inputs or {}, assignment)
+            return elaborate_entry(self.unit, self.definition(name), params, inputs, assignment)
 
     def argument(self, name: str, expression: str) -> Any:
         """``expression``, in the language, evaluated in this file's scope: the value of the
         command line's ``--param name=expression`` (errors are located in ``<--param name>``)."""
+        need_str(name, "name"), need_str(expression, "expression")
         file = f"<--param {name}>"
         text = f"let {name} = {expression}"
         register_source(file, text)

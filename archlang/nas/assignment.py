@@ -25,8 +25,10 @@ class Assignment:
 
     @classmethod
     def from_json(cls, data: dict) -> "Assignment":
-        if not isinstance(data, dict) or "choices" not in data or "space" not in data:
-            raise SpaceError("an assignment is a JSON object with 'space' and 'choices'", Span("<assignment>", 1, 1))
+        if not isinstance(data, dict) or "choices" not in data or "space" not in data \
+                or not isinstance(data["choices"], dict) or not isinstance(data["space"], str):
+            raise SpaceError("an assignment is a JSON object with 'space' (a string) and 'choices' (an object)",
+                             Span("<assignment>", 1, 1))
         return cls({k: tuple(v) if isinstance(v, list) else v for k, v in data["choices"].items()}, data["space"])
 
     def key(self) -> tuple:

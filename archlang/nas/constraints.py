@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from archlang.elaborate.satisfy import measure
 from archlang.errors import SpaceError, Span
+from archlang.errors.arguments import need_number, shown
 
 METRICS = ("params", "macs")
 _OPS = {"<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt}
@@ -75,8 +76,15 @@ def normalise(constraints) -> list[Constraint]:
             if kind not in ("max", "min") or metric not in METRICS:
                 raise SpaceError(f"unknown constraint '{key}' (max_params, max_macs, min_params, min_macs)", _SPAN)
             if bound is not None:
+                need_number(bound, f"constraints[{key!r}]")
                 out.append(Constraint(metric, "<=" if kind == "max" else ">=", float(bound)))
         return out
     if isinstance(constraints, (str, Constraint)):
         constraints = [constraints]
+    if not isinstance(constraints, (list, tuple)):
+        raise TypeError(f"constraints must be a dict such as {{'max_params': 1e6}}, a list of texts such as "
+                        f"['params <= 1e6'], or None, not {shown(constraints)}")
+    for item in constraints:
+        if not isinstance(item, (str, Constraint)):
+            raise TypeError(f"a constraint is a text such as 'params <= 1e6', not {shown(item)}")
     return [parse_constraint(c) if isinstance(c, str) else c for c in constraints]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+from archlang import files
 from archlang.errors import SpaceError
 from archlang.nas.constraints import metrics
 from archlang.nas.hashing import ENUMERATION_LIMIT
@@ -88,7 +89,7 @@ def sample_files(space, n: int, seed: int, constraints, out: Path | None):
     per file written."""
     rng = random.Random(seed)
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
+        files.make_folder(out)
     for i in range(n):
         assignment = space.sample(rng, constraints=constraints)
         text = space.to_arch(assignment)
@@ -96,6 +97,6 @@ def sample_files(space, n: int, seed: int, constraints, out: Path | None):
             yield text.rstrip("\n")
             return
         path = out / f"{space.name}_{i}.arch"
-        path.write_text(text, encoding="utf-8")
+        files.write_text(path, text)
         values = metrics(space, assignment, ("params",))
         yield f"wrote {path} ({values['params']:,} parameters, hash {space.canonical_hash(assignment)[:12]})"

@@ -18,14 +18,27 @@ is a URL (``sqlite:///…``, ``postgresql+psycopg://…``), a path to a SQLite f
 worker reads the study from an in-memory mirror synced with one incremental read
 (``strategies.mirror``) and writes each new trial in one transaction.
 
-**Duplicates.**  Architectures are compared by ``space.canonical_hash``.  Random, evolution
-and local search check every proposal against the evaluated (and running) architectures
-before a trial exists: a repeat is not evaluated, spends no budget, and is counted in the
-study attribute ``avoided:<worker>``.  TPE and NSGA-II propose inside an Optuna trial, so a
-repeat is recorded as a trial with the stored values (``skipped="duplicate"``,
-``duplicate_of=N``) so the sampler learns from it; it spends no budget either.  After 20
-repeats in a row the engine proposes a random unseen architecture instead.  A space whose
-every architecture is evaluated ends the search early.
+**Duplicates.**  ``dedup`` chooses when two proposals are one architecture (a documented
+policy, recorded in the study and on every trial; docs/writes-and-dedup.md):
+
+    functional  (default) their functional hashes are equal (``Space.canonical_hash``): outputs
+                provably identical for all weights.  A cost objective (``cost = True`` on the
+                objective: params, macs, latency) can differ between such architectures (dead
+                layers have parameters), so a search scoring one deduplicates by ``exact``.
+    exact       their fixed models are identical (``hashing.exact_hash``).
+    off         never: every proposal is evaluated.
+
+A value is stored only for the architecture it was measured on.  Random, evolution and
+local search check every proposal against the evaluated (and running) architectures before a
+trial exists: a repeat is not evaluated, spends no budget, and is counted in the study
+attribute ``avoided:<worker>``.  TPE and NSGA-II propose inside an Optuna trial: a proposal
+of the very assignment of a completed trial is recorded with that trial's values
+(``skipped="duplicate"``, ``duplicate_of=N``: measured on the same architecture, as Optuna's
+FAQ suggests, so the sampler learns it has been there); a proposal of an equivalent but
+different assignment is dropped and counted as avoided, since its value was never measured.
+A trial created by a race with another worker for the same architecture is stored as a FAIL
+trial without values.  After 20 repeats in a row the engine
+proposes a random unseen architecture instead.  A space whose every architecture is evaluated ends the search early.
 
 **Budget.**  ``budget`` is the number of evaluations in the study: COMPLETE and FAIL trials
 that are not ``skipped``, plus trials running now (so K workers never overshoot; a trial
@@ -36,9 +49,12 @@ dead (same host: its process is gone; another host: no heartbeat for ``grace`` s
 marked FAIL with ``skipped="stale"``; they do not count, and their architectures are
 evaluated again first, so a kill loses and duplicates nothing.
 
-**Failures.**  An objective that raises, returns NaN/inf or the wrong number of values, runs
-out of memory or exceeds ``timeout`` seconds (SIGALRM in the main thread) is recorded as FAIL
-with its ``reason``; the search goes on.
+**Failures.**  An objective that raises, calls ``sys.exit``, returns NaN/inf or the wrong
+number of values, runs out of memory or exceeds ``timeout`` seconds (SIGALRM in the main
+thread) is recorded as FAIL with its ``reason``; the search goes on.  Before the first trial
+the objective's ``check()`` (if it has one) says whether it can run at all (a missing
+package); when the first ``fail_fast`` evaluations of a run all fail with one reason, the
+search stops (``Study.stopped`` says why) instead of spending the budget on it.
 
 **Workers.**  ``workers=K`` runs K processes (multiprocessing, spawn) on the shared storage.
 
@@ -55,6 +71,7 @@ import multiprocessing
 import os
 import random
 import signal
+import sys
 import threading
 import time
 import warnings
@@ -66,6 +83,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from archlang.nas import strategies
+from archlang.nas.hashing import exact_hash
 from archlang.nas.rdb import BatchedRDBStorage
 from archlang.nas.space import Assignment, Space
 from archlang.nas.study import (
@@ -74,6 +92,7 @@ from archlang.nas.study import (
     SearchError,
     Study,
     finite,
+    is_race,
     is_shared,
     open_storage,
     record_of,
@@ -82,6 +101,8 @@ from archlang.nas.study import (
     worker_identity,
 )
 
+DEDUP = ("functional", "exact", "off")
+FAIL_FAST = 5  # a run stops when its first evaluations, this many, all fail with one reason
 MAX_TRIES = 200  # duplicate proposals in a row before falling back to random ones
 SAMPLER_REPEATS = 20  # duplicate sampler proposals in a row before one random proposal
 HEARTBEAT = 10.0  # seconds between heartbeats of a running trial (shared storages)
@@ -91,27 +112,84 @@ GRACE = 120.0  # a running trial of another host without a heartbeat for this lo
 def search(space: Space, objective, *, strategy: str = "evolution", budget: int = 100, seed: int = 0,
            storage=None, study: str | None = None, workers: int = 1, timeout: float | None = None,
            directions=None, out_dir=None, progress=None, strategy_options: dict | None = None,
-           grace: float = GRACE) -> Study:
+           grace: float = GRACE, dedup: str = "functional", fail_fast: int = FAIL_FAST) -> Study:
     """Search ``space`` for architectures that optimise ``objective``; see the module docstring.
 
     ``progress``: None, or an object with ``update(history)`` (``archlang.nas.progress``)."""
+    check_arguments(space, objective, strategy=strategy, budget=budget, seed=seed, storage=storage, study=study,
+                    workers=workers, timeout=timeout, out_dir=out_dir, strategy_options=strategy_options,
+                    grace=grace, dedup=dedup, fail_fast=fail_fast)
     dirs = resolve_directions(objective, directions)
+    policy = dedup_policy(dedup, objective)
+    ready = getattr(objective, "check", None)
+    if callable(ready):
+        ready()  # a missing package fails here, before any trial
     url = storage_url(storage, out_dir)
     if workers > 1 and not is_shared(url):
         raise SearchError("several workers share a study through a storage: give storage= or out_dir=")
     strategies.make(strategy, space, **(strategy_options or {}))  # fail early on a bad name/option
     store = open_storage(url)
     name = study or default_study_name(space, strategy)
-    ostudy = open_study(store, name, dirs, space, objective_names(objective, len(dirs)))
+    ostudy = open_study(store, name, dirs, space, objective_names(objective, len(dirs)), policy)
     recover(ostudy, grace)
     config = WorkerConfig(space, objective, strategy, dict(strategy_options or {}), url, name, budget, seed,
-                          timeout, grace)
+                          timeout, grace, policy, fail_fast)
     if workers <= 1:
         Worker(config, 0, store, progress).run()
     else:
         run_workers(config, workers, store, progress)
     recover(ostudy, grace)
     return Study(ostudy, url).refresh()
+
+
+def check_arguments(space, objective, **given) -> None:
+    """TypeError/ValueError naming the argument, for what ``search`` cannot use."""
+    if not isinstance(space, Space):
+        raise TypeError(f"space must be an archlang.nas.Space, not {type(space).__name__}")
+    if not callable(objective):
+        raise TypeError(f"objective must be a callable or the name of a built-in objective, not "
+                        f"{type(objective).__name__}")
+    for key in ("budget", "workers", "seed", "fail_fast"):
+        value = given[key]
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TypeError(f"{key} must be an int, not {type(value).__name__}")
+    for key, least in (("budget", 1), ("workers", 1), ("fail_fast", 0)):
+        if given[key] < least:
+            raise ValueError(f"{key} must be {least} or more, not {given[key]}")
+    if given["workers"] > 256:
+        raise ValueError(f"workers must be at most 256, not {given['workers']}")
+    for key in ("timeout", "grace"):
+        value = given[key]
+        if value is None and key == "timeout":
+            continue
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise TypeError(f"{key} must be a number of seconds, not {type(value).__name__}")
+        if not (math.isfinite(value) and value > 0):
+            raise ValueError(f"{key} must be a positive number of seconds, not {value}")
+    if not isinstance(given["strategy"], str):
+        raise TypeError(f"strategy must be a str, not {type(given['strategy']).__name__}")
+    if given["dedup"] not in DEDUP:
+        raise ValueError(f"dedup must be one of {', '.join(DEDUP)}, not {given['dedup']!r}")
+    for key in ("storage", "out_dir"):
+        value = given[key]
+        if value is not None and (isinstance(value, bytes) or not isinstance(value, (str, os.PathLike))):
+            raise TypeError(f"{key} must be a path or URL (str or pathlib.Path), not {type(value).__name__}")
+        if isinstance(value, str) and not value.strip():
+            raise ValueError(f"{key} must not be empty")
+    name = given["study"]
+    if name is not None and (not isinstance(name, str) or not name.strip()):
+        raise TypeError(f"study must be a non-empty str, not {name!r}")
+    options = given["strategy_options"]
+    if options is not None and not isinstance(options, dict):
+        raise TypeError(f"strategy_options must be a dict, not {type(options).__name__}")
+
+
+def dedup_policy(dedup: str, objective) -> str:
+    """The policy in effect: ``functional`` becomes ``exact`` for an objective that measures a
+    cost (two functionally identical architectures can differ in parameters, MACs, latency)."""
+    if dedup == "functional" and getattr(objective, "cost", False):
+        return "exact"
+    return dedup
 
 
 # ---- the study -------------------------------------------------------------------------------
@@ -146,10 +224,11 @@ def default_study_name(space: Space, strategy: str) -> str:
     return f"{space.name}-{strategy}"
 
 
-def open_study(store, name: str, dirs, space: Space, names: list[str]) -> optuna.Study:
-    """Create the study, or load it and check it was made for this space and these directions."""
+def open_study(store, name: str, dirs, space: Space, names: list[str], dedup: str = "functional") -> optuna.Study:
+    """Create the study, or load it and check it was made for this space, these directions
+    and this deduplication policy."""
     quiet_optuna()
-    ostudy = optuna.create_study(study_name=name, storage=store, directions=list(dirs), load_if_exists=True)
+    ostudy = create_study(store, name, dirs)
     stored = tuple(d.name.lower() for d in ostudy.directions)
     if stored != tuple(dirs):
         raise SearchError(f"study '{name}' optimises {', '.join(stored)}, not {', '.join(dirs)}; "
@@ -158,10 +237,28 @@ def open_study(store, name: str, dirs, space: Space, names: list[str]) -> optuna
     if "space" not in info:
         ostudy.set_user_attr("space", {"name": space.name, "file": str(space.program.file), "hash": space.hash})
         ostudy.set_user_attr("objectives", names)
+        ostudy.set_user_attr("dedup", dedup)
     elif info["space"].get("hash") != space.hash:
         raise SearchError(f"study '{name}' was made for another version of space {info['space'].get('name')} "
                           f"(space hash {info['space'].get('hash', '')[:12]}…, now {space.hash[:12]}…)")
+    elif info.get("dedup", "functional") != dedup:
+        raise SearchError(f"study '{name}' deduplicates by '{info.get('dedup', 'functional')}', not '{dedup}'; "
+                          "choose another --study name (or the same --dedup)")
     return ostudy
+
+
+def create_study(store, name: str, dirs) -> optuna.Study:
+    """Create or load the study; two processes creating it at once both get it."""
+    for attempt in range(20):
+        try:
+            return optuna.create_study(study_name=name, storage=store, directions=list(dirs), load_if_exists=True)
+        except optuna.exceptions.DuplicatedStudyError:  # created by another process meanwhile: load it
+            pass
+        except Exception as error:  # noqa: BLE001 — a storage race (SQLAlchemy's errors) is retried
+            if attempt == 19 or not is_race(error):
+                raise
+        time.sleep(0.05 * (attempt + 1))
+    return optuna.load_study(study_name=name, storage=store)
 
 
 def quiet_optuna() -> None:
@@ -227,6 +324,8 @@ def evaluate(space: Space, objective, assignment: Assignment, count: int, timeou
         values, reason = None, f"timeout: the objective ran longer than {timeout:g} s"
     except MemoryError:
         values, reason = None, "out of memory (MemoryError)"
+    except SystemExit as exit_:  # sys.exit() in an objective ends its trial, not the search
+        values, reason = None, f"the objective called sys.exit({exit_.code!r})"
     except Exception as error:  # noqa: BLE001 — any failure of the objective is the trial's
         values, reason = None, failure_reason(error)
     else:
@@ -339,6 +438,8 @@ class WorkerConfig:
     seed: int
     timeout: float | None
     grace: float = GRACE
+    dedup: str = "functional"  # the policy in effect (``dedup_policy``)
+    fail_fast: int = FAIL_FAST
 
 
 @dataclass
@@ -360,6 +461,8 @@ class Worker:
     flushed: int = 0
     repeats: int = 0
     identity: dict = field(default_factory=worker_identity)
+    stopped: str | None = None  # why this worker stopped early (its first evaluations all failed)
+    reasons: list = field(default_factory=list)  # failure reasons of this run while nothing completed
 
     def __post_init__(self) -> None:
         quiet_optuna()
@@ -382,7 +485,16 @@ class Worker:
         self.parent = os.getppid()
 
     def hash_of(self, assignment: Assignment) -> str:
+        """The functional hash (every trial records it)."""
         return cached_hash(self.space, assignment)
+
+    def key_of(self, assignment: Assignment) -> str:
+        """What names the architecture under the study's policy: the functional or the exact
+        hash, or (``off``) the assignment itself, for strategies that look results up."""
+        policy = self.config.dedup
+        if policy == "off":
+            return "assignment:" + hashlib.sha256(assignment.dumps().encode()).hexdigest()
+        return cached_hash(self.space, assignment, exact=policy == "exact")
 
     def sync(self) -> None:
         """Bring the mirror, then the history, up to date with the storage (the history only
@@ -415,7 +527,14 @@ class Worker:
 
     # -- proposing
     def context(self) -> strategies.Context:
-        return strategies.Context(self.space, self.history, self.rng, self.hash_of, self.view)
+        return strategies.Context(self.space, self.history, self.rng, self.key_of, self.view)
+
+    def seen(self, assignment: Assignment) -> Record | None:
+        """The first evaluated or running trial of the same architecture, if the policy skips
+        repeats (``off`` never does)."""
+        if self.config.dedup == "off":
+            return None
+        return self.history.known().get(self.key_of(assignment))
 
     def next_trial(self):
         """The Record of a new RUNNING trial; REPEAT after a recorded repeat; None when the
@@ -432,18 +551,20 @@ class Worker:
 
     def fresh(self, propose) -> Assignment | None:
         """A proposal not evaluated yet that meets the spec's constraints (None after MAX_TRIES)."""
-        known = self.history.known()
         for _ in range(MAX_TRIES):
             assignment = propose()
-            if self.hash_of(assignment) in known:
+            if self.seen(assignment) is not None:
                 self.avoided += 1
             elif self.space.feasible(assignment):
                 return assignment
         return None
 
     def sampler_trial(self):
-        """The sampler's proposal as a RUNNING trial; a repeat is stored at once, with the values
-        of the trial it repeats (so the sampler learns from it), and spends no budget."""
+        """The sampler's proposal as a RUNNING trial.  A repeat spends no budget.  When the
+        sampler proposes the very assignment of a completed trial, the repeat is stored with
+        that trial's values (``skipped="duplicate"``), measured on this same architecture, so
+        the sampler learns it has been there; a repeat of an equivalent but different
+        assignment is dropped (counted as avoided): its value was never measured."""
         self.sync()  # one read: the duplicate check and the sampler see the same trials
         proposal = self.strategy.propose(self.context())
         broken = self.space.violations(proposal.assignment)
@@ -454,22 +575,29 @@ class Worker:
             if self.insert(proposal.trial, attrs, TrialState.FAIL, None)[1] is None:
                 self.sync()
             return REPEAT
-        first = self.history.known().get(self.hash_of(proposal.assignment))
+        first = self.seen(proposal.assignment)
         if first is None:
             created = self.create(proposal.assignment, proposal.trial)
             self.repeats = self.repeats + 1 if created is REPEAT else 0
             return created
         self.repeats += 1
-        state, values = (TrialState.COMPLETE, first.values) if first.ok else (TrialState.FAIL, None)
-        attrs = {**self.attrs(proposal.assignment), "skipped": "duplicate", "duplicate_of": first.number}
-        _, record = self.insert(proposal.trial, attrs, state, values)
+        same = self.history.measured().get(proposal.assignment.dumps())
+        if same is None or not same.ok:  # an equivalent architecture, not this one: nothing to tell
+            self.avoided += 1
+            return REPEAT
+        attrs = {**self.attrs(proposal.assignment), "skipped": "duplicate", "duplicate_of": same.number}
+        _, record = self.insert(proposal.trial, attrs, TrialState.COMPLETE, same.values)
         if record is None:  # other trials were created meanwhile: read them (and this one)
             self.sync()
         return REPEAT
 
     def attrs(self, assignment: Assignment) -> dict:
-        return {"assignment": assignment.to_json(), "hash": self.hash_of(assignment),
-                "worker": {**self.identity, "since": time.time()}}
+        attrs = {"assignment": assignment.to_json(), "hash": self.hash_of(assignment), "dedup": self.config.dedup,
+                 "worker": {**self.identity, "since": time.time()}}
+        key = self.key_of(assignment)
+        if key != attrs["hash"]:
+            attrs["key"] = key
+        return attrs
 
     def create(self, assignment: Assignment, proposed: FrozenTrial | None = None):
         """A RUNNING trial for ``assignment`` (with the sampler's ``proposed`` trial, if any);
@@ -480,11 +608,9 @@ class Worker:
         record, first = self.check_created(trial_id)
         if first is None:
             return record
-        if proposed is not None:  # the sampler learns from its repeat like from any other
-            self.record_repeat(record, first)
-        else:
+        if proposed is None:
             self.avoided += 1
-            self.save(record, TrialState.FAIL, None, {"skipped": "duplicate", "duplicate_of": first.number})
+        self.save(record, TrialState.FAIL, None, {"skipped": "duplicate", "duplicate_of": first.number})
         return REPEAT
 
     def insert(self, proposed: FrozenTrial | None, attrs: dict, state: TrialState, values):
@@ -516,10 +642,12 @@ class Worker:
         self.sync()
         self.wait_for_hashes(trial_id)
         mine = next(r for r in reversed(self.history.ordered()) if r.trial_id == trial_id)
+        if self.config.dedup == "off":
+            return mine, None
         for record in self.history.ordered():
             if record.number >= mine.number:
                 break
-            if record.hash == mine.hash and not record.skipped and (record.evaluated or record.state == "RUNNING"):
+            if record.key == mine.key and not record.skipped and (record.evaluated or record.state == "RUNNING"):
                 return mine, record
         return mine, None
 
@@ -534,13 +662,6 @@ class Worker:
             time.sleep(0.01)
             self.sync()
 
-    def record_repeat(self, record: Record, first: Record) -> None:
-        attrs = {"skipped": "duplicate", "duplicate_of": first.number}
-        if first.ok:
-            self.save(record, TrialState.COMPLETE, first.values, attrs)
-        else:
-            self.save(record, TrialState.FAIL, None, attrs)
-
     # -- evaluating and storing
     def run_trial(self, record: Record) -> bool:
         if self.history.claimed(below=record.number) >= self.config.budget:
@@ -553,6 +674,10 @@ class Worker:
         except KeyboardInterrupt:
             self.save(record, TrialState.FAIL, None, {"skipped": "interrupted", "reason": "interrupted (Ctrl-C)"})
             raise
+        except BaseException as error:  # whatever ends the process, no trial is left RUNNING
+            self.save(record, TrialState.FAIL, None, {"skipped": "interrupted",
+                                                      "reason": f"interrupted ({type(error).__name__})"})
+            raise
         attrs = {"seconds": round(outcome.seconds, 6)}
         if outcome.values is None:
             self.save(record, TrialState.FAIL, None, {**attrs, "reason": outcome.reason})
@@ -561,6 +686,22 @@ class Worker:
         self.flush_avoided()
         if self.progress is not None:
             self.progress.update(self.history)
+        return not self.failing_fast(outcome)
+
+    def failing_fast(self, outcome: Outcome) -> bool:
+        """Whether this run's first evaluations, ``fail_fast`` of them, all failed with one
+        reason: then the worker stops, and says why (``stopped``, a study attribute)."""
+        limit = self.config.fail_fast
+        if not limit or self.reasons is None:
+            return False
+        if outcome.values is not None or (self.reasons and outcome.reason != self.reasons[0]):
+            self.reasons = None  # a success, or another failure: the objective can run
+            return False
+        self.reasons.append(outcome.reason)
+        if len(self.reasons) < limit:
+            return False
+        self.stopped = f"the first {limit} evaluations all failed with the same error: {outcome.reason}"
+        self.study.set_user_attr(f"stopped:{self.identity['host']}:{self.identity['pid']}", self.stopped)
         return True
 
     def save(self, record: Record, state: TrialState, values, attrs: dict) -> None:
@@ -612,26 +753,25 @@ _HASHES: dict = {}  # (space hash, assignment key) -> canonical hash: a pure fun
 _HASHES_LIMIT = 200_000
 
 
-def cached_hash(space: Space, assignment: Assignment) -> str:
-    key = (space.hash, assignment.key())
+def cached_hash(space: Space, assignment: Assignment, exact: bool = False) -> str:
+    """The functional hash of the architecture (``exact``: the exact hash), remembered."""
+    key = (space.hash, assignment.key(), exact)
     found = _HASHES.get(key)
     if found is None:
         if len(_HASHES) >= _HASHES_LIMIT:
             _HASHES.clear()
-        found = _HASHES[key] = canonical_hash(space, assignment)
+        found = _HASHES[key] = canonical_hash(space, assignment, exact)
     return found
 
 
-def canonical_hash(space: Space, assignment: Assignment) -> str:
-    """The space's canonical hash of the architecture (isomorphic ones agree).  Without
-    ``Space.canonical_hash``, or when it fails on this assignment (the trial will then fail
-    and say why), a hash of the assignment itself."""
-    method = getattr(space, "canonical_hash", None)
-    if method is not None:
-        try:
-            return method(assignment)
-        except Exception:  # noqa: BLE001 — the evaluation reports the error
-            pass
+def canonical_hash(space: Space, assignment: Assignment, exact: bool = False) -> str:
+    """The space's functional hash of the architecture (isomorphic ones agree), or its exact
+    hash.  When hashing fails on this assignment (the trial will then fail and say why), a
+    hash of the assignment itself."""
+    try:
+        return exact_hash(space, assignment) if exact else space.canonical_hash(assignment)
+    except Exception:  # noqa: BLE001 — the evaluation reports the error
+        pass
 
     return "assignment:" + hashlib.sha256(assignment.dumps().encode()).hexdigest()
 
@@ -644,15 +784,22 @@ def run_workers(config: WorkerConfig, workers: int, store, progress) -> None:
     context = multiprocessing.get_context("spawn")
     threads = os.environ.get("OMP_NUM_THREADS")
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
+    # The workers start with Ctrl-C ignored (an ignored signal stays ignored across exec, and
+    # Python keeps it so) and take it back once they can handle it (``worker_main``): a Ctrl-C
+    # while one is still importing archlang prints no traceback.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         processes = [context.Process(target=worker_main, args=(config, i), daemon=True) for i in range(workers)]
         for process in processes:
             process.start()
     finally:
+        signal.signal(signal.SIGINT, previous)
         if threads is None:
             os.environ.pop("OMP_NUM_THREADS", None)
     watch(processes, store, config.study, progress)
     failed = [p.exitcode for p in processes if p.exitcode]
+    if failed and all(code == 130 for code in failed):
+        raise KeyboardInterrupt
     if failed:
         raise SearchError(f"{len(failed)} worker process(es) failed (exit codes {failed}); rerun to resume")
 
@@ -665,17 +812,26 @@ def watch(processes, store, name: str, progress) -> None:
                 progress.update(history.sync())
             for p in processes:
                 p.join(timeout=0.5 / len(processes))
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # the workers mark their running trials interrupted, then stop
         for p in processes:
-            p.terminate()
+            if p.pid is not None and p.is_alive():
+                os.kill(p.pid, signal.SIGINT)
+        deadline = time.monotonic() + 10  # a worker still starting ignores Ctrl-C: it is ended
         for p in processes:
-            p.join()
+            p.join(timeout=max(0.0, deadline - time.monotonic()))
+            if p.is_alive():
+                p.terminate()
+                p.join()
         raise
     if progress is not None:
         progress.update(history.sync())
 
 
 def worker_main(config: WorkerConfig, index: int) -> None:
-    """Entry point of a spawned worker."""
-    logging.getLogger("optuna").setLevel(logging.ERROR)
-    Worker(config, index, open_storage(config.url)).run()
+    """Entry point of a spawned worker (started with Ctrl-C ignored: see ``run_workers``)."""
+    try:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        logging.getLogger("optuna").setLevel(logging.ERROR)
+        Worker(config, index, open_storage(config.url)).run()
+    except KeyboardInterrupt:  # its running trial is marked interrupted; the parent reports
+        sys.exit(130)

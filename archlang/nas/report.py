@@ -1,6 +1,6 @@
 """What a finished search leaves behind: a results table, the best architecture(s) as .arch
 files (the Pareto set for several objectives), a JSON export of every trial and plots
-(best-so-far curve; Pareto front) as PNG and SVG.
+(best-so-far curve; Pareto front) as PNG and SVG, each written by ``archlang.files``.
 
     write_report(study, space, out_dir) -> {"best": [paths], "trials": path, "plots": [paths]}
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from archlang import files
 from archlang.nas.progress import format_seconds, format_values
 from archlang.nas.study import Record, Study
 
@@ -76,8 +77,7 @@ def _choice(value) -> str:
 
 def write_report(study: Study, space, out_dir) -> dict:
     """The .arch files of the best architecture(s), trials.json and the plots, under ``out_dir``."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = files.make_folder(out_dir)
     written = {"best": write_best(study, space, out), "trials": write_trials(study, out / "trials.json")}
     written["plots"] = write_plots(study, out)
     return written
@@ -87,7 +87,7 @@ def write_best(study: Study, space, out: Path) -> list[Path]:
     """best.arch (one objective) or pareto/trial_N.arch (several), each a standalone .arch file."""
     records = study.best_records()
     folder = out if len(study.sign) == 1 else out / "pareto"
-    folder.mkdir(parents=True, exist_ok=True)
+    files.make_folder(folder)
     paths = []
     for record in records:
         name = "best.arch" if len(study.sign) == 1 else f"trial_{record.number:05d}.arch"
@@ -95,14 +95,13 @@ def write_best(study: Study, space, out: Path) -> list[Path]:
         values = format_values(record.values, study.objectives)
         header = f"# study {study.name}, trial #{record.number}: {values}\n"
         path = folder / name
-        path.write_text(header + text, encoding="utf-8")
+        files.write_text(path, header + text)
         paths.append(path)
     return paths
 
 
 def write_trials(study: Study, path: Path) -> Path:
-    path.write_text(json.dumps(study.to_json(), indent=1, default=str) + "\n", encoding="utf-8")
-    return path
+    return files.write_text(path, json.dumps(study.to_json(), indent=1, default=str) + "\n")
 
 
 # ---- plots ----------------------------------------------------------------------------------
@@ -127,9 +126,12 @@ def write_plots(study: Study, out: Path) -> list[Path]:
 
 def _save(plt, figure, stem: Path) -> list[Path]:
     paths = [stem.with_suffix(".png"), stem.with_suffix(".svg")]
-    for path in paths:
-        figure.savefig(path, dpi=120, bbox_inches="tight")
-    plt.close(figure)
+    try:
+        for path in paths:
+            files.write_file(path, lambda stream: figure.savefig(stream, format=path.suffix[1:], dpi=120,
+                                                                 bbox_inches="tight"))
+    finally:
+        plt.close(figure)
     return paths
 
 

@@ -20,9 +20,10 @@ import json
 import random
 from typing import Iterator
 
-from archlang.elaborate.program import loads_program
+from archlang.elaborate.program import Program, loads_program
 from archlang.elaborate.satisfy import broken, collect, violation
 from archlang.errors import ArchError, SpaceError
+from archlang.errors.arguments import need_bool, need_int, need_mapping, need_rng, need_str, shown
 from archlang.ir import ChoiceDecl, Model
 from archlang.nas.assignment import Assignment
 from archlang.nas.constraints import metrics, normalise
@@ -36,6 +37,9 @@ class Space:
     """The free decisions of one space entry point, with counting, sampling and fixing."""
 
     def __init__(self, program, name: str, params: dict | None = None, inputs: dict | None = None) -> None:
+        if not isinstance(program, Program):
+            raise TypeError(f"program must be an archlang.Program (archlang.load gives one), not {shown(program)}")
+        need_str(name, "name"), need_mapping(params, "params", keys="parameter names")
         self.program = program
         self.name = name
         self.params = dict(params or {})
@@ -54,6 +58,7 @@ class Space:
         distinct architectures (canonical hashes) among the feasible ones; ``feasible``: the
         configurations that meet the spec's constraints.  Both enumerate the space, so they
         are only tractable for small ones (search.hashing.ENUMERATION_LIMIT)."""
+        need_bool(unique, "unique"), need_bool(feasible, "feasible")
         if unique:
             return unique_size(self)
         if feasible and self.constraints:
@@ -71,6 +76,7 @@ class Space:
         """A configuration drawn uniformly: every configuration has probability 1 / size().
         With constraints (the spec's ``constrain`` statements, and ``constraints``: see
         search.constraints), uniformly among the feasible ones, by rejection."""
+        need_int(max_tries, "max_tries", low=1)
         rng, constraints = _rng(rng, seed), normalise(constraints)
         for _ in range(max_tries if constraints or self.constraints else 1):
             assignment = Assignment(self.tree.sample(rng), self.hash)
@@ -90,6 +96,7 @@ class Space:
 
     def feasible(self, assignment: Assignment, constraints=None) -> bool:
         """Whether the architecture meets the spec's constraints (and ``constraints``)."""
+        need_assignment(assignment)
         constraints = normalise(constraints)
         if self.constraints and not self._meets_spec(assignment):
             return False
@@ -112,6 +119,7 @@ class Space:
     def violations(self, assignment: Assignment) -> list[str]:
         """The spec constraints the architecture breaks, as text (``params <= 5e6 (params =
         6,012,000)``); empty when it is feasible."""
+        need_assignment(assignment)
         if not self.constraints:
             return []
         found = self.broken(self._fixed(assignment), assignment)
@@ -132,6 +140,7 @@ class Space:
     # ---- checking and fixing
     def check(self, assignment: Assignment) -> Assignment:
         """The assignment, if it is this space's and gives every active decision a valid value."""
+        need_assignment(assignment)
         if assignment.space != self.hash:
             raise SpaceError(
                 f"this assignment was made for another version of space {self.name} "
@@ -160,6 +169,7 @@ class Space:
         """The concrete ir.Model the assignment selects: picked out of the space's IR, where
         every alternative is already elaborated (search.fixing), or elaborated anew.  An
         architecture that breaks a constraint of the spec is a ConstraintError."""
+        need_bool(elaborate, "elaborate")
         model = self._fixed(assignment, elaborate=elaborate)
         failures = self.broken(model, assignment) if not elaborate else []
         if failures:
@@ -187,6 +197,7 @@ class Space:
         (archlang.nas.encode)."""
         from archlang.nas.encode import encode  # imports numpy
 
+        self.check(assignment), need_str(kind, "kind")
         return encode(self, assignment, kind)
 
     def canonical_hash(self, assignment: Assignment) -> str:
@@ -195,6 +206,7 @@ class Space:
 
     def to_arch(self, assignment: Assignment) -> str:
         """A standalone .arch file of the architecture: it loads, checks and compiles alone."""
+        self.check(assignment)
         header = (f"{self.name} from {self.program.file}, fixed by archlang\n"
                   f"assignment: {assignment.dumps()}")
         return model_to_arch(self.fix_model(assignment), header)
@@ -207,6 +219,7 @@ class Space:
     def mutate(self, assignment: Assignment, rng: random.Random | int | None = None, tries: int = 200) -> Assignment:
         """Change exactly one active decision to another of its options (its subtree resampled);
         with constraints, a feasible such neighbour (the assignment itself if ``tries`` find none)."""
+        self.check(assignment), need_int(tries, "tries", low=1)
         rng = _rng(rng, None)
         for _ in range(tries if self.constraints else 1):
             moved = self._mutate(assignment, rng)
@@ -233,6 +246,7 @@ class Space:
                   tries: int = 200) -> Assignment:
         """Each root decision (with everything under it) from one parent or the other; with
         constraints, a feasible such child (parent ``a`` if ``tries`` find none)."""
+        self.check(a), self.check(b), need_int(tries, "tries", low=1)
         rng = _rng(rng, None)
         for _ in range(tries if self.constraints else 1):
             child = self._crossover(a, b, rng)
@@ -266,9 +280,18 @@ def _subtree_labels(decision: Decision, index: int | None) -> set[str]:
 
 
 def _rng(rng, seed) -> random.Random:
+    need_rng(rng), need_rng(seed, "seed")
     if isinstance(rng, random.Random):
         return rng
     return random.Random(seed if seed is not None else rng)
+
+
+def need_assignment(assignment, name: str = "assignment") -> Assignment:
+    if not isinstance(assignment, Assignment):
+        hint = " (make one with Assignment(values, space.hash), or take space.sample())" \
+            if isinstance(assignment, dict) else ""
+        raise TypeError(f"{name} must be an archlang.nas.Assignment, not {shown(assignment)}{hint}")
+    return assignment
 
 
 def _space_hash(name: str, decisions) -> str:

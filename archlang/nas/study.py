@@ -5,7 +5,10 @@
 Every trial stores its assignment (JSON) and canonical hash as user attributes; its values,
 state and timing are Optuna's own columns.  Trial user attributes written by the engine:
 
-    assignment    the Assignment as JSON            hash       canonical hash of the architecture
+    assignment    the Assignment as JSON            hash       functional hash of the architecture
+    dedup         the deduplication policy in effect (functional, exact or off)
+    key           what names the architecture under that policy, when it is not ``hash``
+                  (the exact hash; ``off``: a hash of the assignment)
     worker        {"host", "pid", "start", "since"} heartbeat  time.time() of the last heartbeat
                   (process start tick, trial creation time)
     seconds       the objective's run time          reason     why a trial FAILed
@@ -20,10 +23,12 @@ evaluations.  Must not import torch or a backend.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import socket
 import sqlite3
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,32 +49,114 @@ class SearchError(Exception):
 # ---- storages ------------------------------------------------------------------------------
 
 
-def storage_url(storage, out_dir=None) -> str | None:
-    """The storage URL: given, a path to a SQLite file, or ``OUT_DIR/study.db``; None = memory."""
+def storage_url(storage, out_dir=None, create: bool = True) -> str | None:
+    """The storage URL: given, a path to a SQLite file, or ``OUT_DIR/study.db``; None = memory.
+    ``create``: the SQLite file's folder is made when missing."""
     if storage is None:
-        return None if out_dir is None else sqlite_url(Path(out_dir) / "study.db")
+        return None if out_dir is None else sqlite_url(Path(out_dir) / "study.db", create)
     text = str(storage)
     if text in MEMORY or "://" in text:
         return text
-    return sqlite_url(Path(text))
+    return sqlite_url(Path(text), create)
 
 
-def sqlite_url(path: Path) -> str:
-    path.parent.mkdir(parents=True, exist_ok=True)
+def sqlite_url(path: Path, create: bool = True) -> str:
+    if create:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise SearchError(f"cannot create the folder of the storage {path}: {error.strerror or error}") from None
     return f"sqlite:///{path.resolve()}"
 
 
-def open_storage(url: str | None):
+def open_storage(url: str | None, create: bool = True):
     """An Optuna storage: in memory, SQLite (WAL journal, waits on locks) or any RDB URL (with
-    batched writes: archlang.nas.rdb)."""
+    batched writes: archlang.nas.rdb).  A corrupt file, an unknown URL scheme, a missing
+    database driver or (``create=False``) a missing SQLite file is a SearchError naming the fix."""
     if url is None or url in MEMORY:
         return optuna.storages.InMemoryStorage()
-    if url.startswith("sqlite:///"):
-        _use_wal(url[len("sqlite:///"):])
-        storage = BatchedRDBStorage(url, engine_kwargs={"connect_args": {"timeout": 120}})
-        _sync_normally(storage.engine)
-        return storage
-    return BatchedRDBStorage(url, engine_kwargs={"pool_pre_ping": True})
+    scheme = url.split("://", 1)[0]
+    try:
+        if url.startswith("sqlite:///"):
+            path = url[len("sqlite:///"):]
+            _check_sqlite(path, create)
+            _use_wal(path)
+            storage = _rdb(url, {"connect_args": {"timeout": 120}})
+            _sync_normally(storage.engine)
+            return storage
+        return _rdb(url, {"pool_pre_ping": True})
+    except SearchError:
+        raise
+    except ModuleNotFoundError as error:
+        driver = error.name or str(error)
+        raise SearchError(f"the storage {_redact(url)} needs the Python package '{driver}', which is not installed: "
+                          f"{_DRIVERS.get(scheme, f'pip install {driver}')}") from None
+    except (sqlite3.DatabaseError, ImportError, ValueError, RuntimeError) as error:
+        raise SearchError(_storage_problem(url, scheme, error)) from None
+    except Exception as error:  # SQLAlchemy's errors (connection refused, bad URL …): say what and where
+        if type(error).__module__.startswith(("sqlalchemy", "optuna", "psycopg")):
+            raise SearchError(_storage_problem(url, scheme, error)) from None
+        raise
+
+
+_DRIVERS = {
+    "postgresql": "pip install psycopg2-binary, or use postgresql+psycopg://… (pip install 'archlang[search]')",
+    "postgresql+psycopg": "pip install 'archlang[search]' (psycopg 3)",
+    "mysql": "pip install mysqlclient, or use mysql+pymysql://… (pip install pymysql)",
+}
+
+
+def _rdb(url: str, engine_kwargs: dict):
+    for attempt in range(20):  # two processes creating the tables of a new file at once: retry
+        try:
+            return BatchedRDBStorage(url, engine_kwargs=engine_kwargs)
+        except Exception as error:  # noqa: BLE001 — SQLAlchemy's errors
+            if attempt == 19 or not is_race(error):
+                raise
+        time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def is_race(error: Exception) -> bool:
+    """Whether a storage error comes from another process doing the same thing at once."""
+    text = str(error).lower()
+    return any(word in text for word in ("already exists", "unique constraint", "database is locked",
+                                         "duplicate key"))
+
+
+def _check_sqlite(path: str, create: bool) -> None:
+    """A SQLite storage file that exists must be a SQLite database; one that does not is made
+    only when ``create``."""
+    file = Path(path)
+    if not file.exists():
+        if not create:
+            raise SearchError(f"no storage {path}: the file does not exist (give the study's --storage)")
+        if not file.parent.is_dir():
+            raise SearchError(f"cannot create the storage {path}: the folder {file.parent} does not exist")
+        return
+    if file.is_dir():
+        raise SearchError(f"the storage {path} is a folder, not a SQLite file")
+    try:
+        with open(file, "rb") as handle:
+            head = handle.read(16)
+    except OSError as error:
+        raise SearchError(f"cannot read the storage {path}: {error.strerror or error}") from None
+    if head and head != b"SQLite format 3\x00":
+        raise SearchError(f"the storage {path} is not a SQLite database (a corrupt or foreign file); "
+                          "give another --storage, or move the file away")
+
+
+def _storage_problem(url: str, scheme: str, error: Exception) -> str:
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    if "failed to import db access module" in text.lower():
+        return (f"the storage {_redact(url)} needs a database driver for '{scheme}://', which is not installed: "
+                f"{_DRIVERS.get(scheme.split('+')[0], 'install the SQLAlchemy driver of that database')}")
+    if "can't load plugin" in text.lower() or "no such module" in text.lower():
+        return (f"unknown storage URL scheme '{scheme}://' in {_redact(url)}: use sqlite:///FILE, "
+                "postgresql+psycopg://USER@HOST/DB or another SQLAlchemy URL")
+    if "not a database" in text.lower() or "malformed" in text.lower():
+        return f"the storage {_redact(url)} is not a usable SQLite database ({text})"
+    return f"cannot open the storage {_redact(url)}: {text}"
 
 
 def _use_wal(path: str) -> None:
@@ -118,6 +205,11 @@ class Record:
         return self.attrs.get("hash")
 
     @property
+    def key(self) -> str | None:
+        """What names the architecture under the study's policy (``dedup``)."""
+        return self.attrs.get("key") or self.attrs.get("hash")
+
+    @property
     def skipped(self) -> str | None:
         return self.attrs.get("skipped")
 
@@ -140,7 +232,7 @@ class Record:
     def to_json(self) -> dict:
         data = {"number": self.number, "state": self.state,
                 "values": list(self.values) if self.values is not None else None}
-        for key in ("assignment", "hash", "seconds", "reason", "skipped", "duplicate_of", "worker"):
+        for key in ("assignment", "hash", "dedup", "key", "seconds", "reason", "skipped", "duplicate_of", "worker"):
             if key in self.attrs:
                 data[key] = self.attrs[key]
         data["started"] = self.started.isoformat() if self.started else None
@@ -257,8 +349,20 @@ class History:
     def _known(self) -> dict[str, Record]:
         found: dict[str, Record] = {}
         for r in self.ordered():
-            if r.hash and (r.evaluated or r.state == "RUNNING") and not r.skipped:
-                found.setdefault(r.hash, r)
+            if r.key and (r.evaluated or r.state == "RUNNING") and not r.skipped:
+                found.setdefault(r.key, r)
+        return found
+
+    def measured(self) -> dict[str, Record]:
+        """Assignment (as JSON text) -> the first complete evaluation of exactly it."""
+        return self._cached("measured", self._measured)
+
+    def _measured(self) -> dict[str, Record]:
+        found: dict[str, Record] = {}
+        for r in self.complete():
+            data = r.attrs.get("assignment")
+            if data:  # the stored JSON is Assignment.to_json(): the same text as Assignment.dumps()
+                found.setdefault(json.dumps(data, sort_keys=True), r)
         return found
 
     def requeued(self) -> list[Record]:
@@ -270,8 +374,8 @@ class History:
         seen: set[str] = set()
         found = []
         for r in self.ordered():
-            if r.skipped in ("stale", "interrupted") and r.hash not in known and r.hash not in seen:
-                seen.add(r.hash)
+            if r.skipped in ("stale", "interrupted") and r.key not in known and r.key not in seen:
+                seen.add(r.key)
                 found.append(r)
         return found
 
@@ -292,7 +396,8 @@ class Study:
 
     @classmethod
     def load(cls, name: str, url: str | None, storage=None) -> "Study":
-        storage = storage if storage is not None else open_storage(url)
+        """The stored study ``name``; never creates a storage (a missing one is a SearchError)."""
+        storage = storage if storage is not None else open_storage(url, create=False)
         try:
             study = optuna.load_study(study_name=name, storage=storage)
         except KeyError:
@@ -319,6 +424,16 @@ class Study:
     @property
     def info(self) -> dict:
         return dict(self.study.user_attrs)
+
+    @property
+    def dedup(self) -> str:
+        """The study's deduplication policy (studies made before policies existed: functional)."""
+        return self.info.get("dedup", "functional")
+
+    @property
+    def stopped(self) -> list[str]:
+        """Why workers stopped early (their first evaluations all failed with one reason)."""
+        return sorted({v for k, v in self.info.items() if k.startswith("stopped:") and isinstance(v, str)})
 
     @property
     def objectives(self) -> list[str]:
@@ -364,7 +479,8 @@ class Study:
 
     def to_json(self) -> dict:
         return {"study": self.name, "storage": _redact(self.url), "directions": list(self.directions),
-                "objectives": self.objectives, "space": self.info.get("space"), "counts": self.counts(),
+                "objectives": self.objectives, "space": self.info.get("space"), "dedup": self.dedup,
+                "counts": self.counts(),
                 "best": [r.number for r in self.best_records()],
                 "trials": [r.to_json() for r in self.records]}
 
@@ -375,6 +491,8 @@ def _redact(url: str | None) -> str | None:
         return url
     scheme, rest = url.split("://", 1)
     credentials, host = rest.rsplit("@", 1)
+    if ":" not in credentials:  # a user name without a password
+        return url
     return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
 
 

@@ -13,6 +13,12 @@ can use it) and deterministic for its ``seed``.
 
     objective = archlang.objectives.get("accuracy", epochs=5)
     both = archlang.objectives.combine(["accuracy", "params"])   # a two-objective search
+    mine = archlang.objectives.parse("score.py:accuracy_on_my_data,params")   # the CLI's --objective
+
+``params``, ``macs`` and ``latency`` measure a cost of the model (``cost = True``): a search
+scoring one deduplicates by the exact model.  ``check()`` says, before a search starts, what
+to install when an objective needs a missing package.  User objectives (``user.py``) are
+functions named ``file.py:function`` or ``package.module:function``.
 
 Importing this package imports no torch: a module that needs it is loaded on first use.
 """
@@ -21,7 +27,8 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from archlang.objectives.base import Combined, Objective, ObjectiveError
+from archlang.objectives.base import Combined, MissingDependency, Objective, ObjectiveError
+from archlang.objectives.user import UserObjective, is_user_objective
 
 REGISTRY: dict[str, tuple[str, str]] = {
     "params": ("archlang.objectives.static", "Params"),
@@ -43,6 +50,8 @@ def names() -> list[str]:
 
 def get(name: str, **options) -> Objective:
     """The built-in objective ``name`` with ``options`` (e.g. ``epochs=5`` for accuracy)."""
+    if not isinstance(name, str):
+        raise TypeError(f"an objective is named by a str, not {type(name).__name__}")
     try:
         module, cls = REGISTRY[name]
     except KeyError:
@@ -53,6 +62,8 @@ def get(name: str, **options) -> Objective:
 def combine(names_, options: dict | None = None) -> Objective:
     """One objective for one name; a ``Combined`` (a tuple of values) for several.
     ``options``: per-name keyword arguments, e.g. ``{"accuracy": {"epochs": 5}}``."""
+    if isinstance(names_, str) or not isinstance(names_, (list, tuple)):
+        raise TypeError(f"combine takes a list of objective names, not {type(names_).__name__}")
     options = options or {}
     parts = [get(n, **options.get(n, {})) for n in names_]
     if not parts:
@@ -60,4 +71,17 @@ def combine(names_, options: dict | None = None) -> Objective:
     return parts[0] if len(parts) == 1 else Combined(parts)
 
 
-__all__ = ["Combined", "Objective", "ObjectiveError", "PROXIES", "REGISTRY", "combine", "get", "names"]
+def parse(text: str):
+    """The objective an ``--objective`` value names: built-in names and user functions
+    (``file.py:function``, ``module:function``), comma-separated; several make one ``Combined``."""
+    if not isinstance(text, str):
+        raise TypeError(f"objectives are named by a str, not {type(text).__name__}")
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    if not items:
+        raise ObjectiveError("name at least one objective")
+    parts = [UserObjective(item) if is_user_objective(item) else get(item) for item in items]
+    return parts[0] if len(parts) == 1 else Combined(parts)
+
+
+__all__ = ["Combined", "MissingDependency", "Objective", "ObjectiveError", "PROXIES", "REGISTRY", "UserObjective",
+           "combine", "get", "names", "parse"]

@@ -7,12 +7,13 @@ on any space whose input the digits fit ([B, 1, 8, 8], [B, 64], …; see ``data.
 
 from __future__ import annotations
 
-from archlang.objectives.base import Objective
+from archlang.objectives.base import SKLEARN, TORCH, Objective
 
 
 class Accuracy(Objective):
     name = "accuracy"
     direction = "maximize"
+    requires = (TORCH, SKLEARN)
 
     def __init__(self, epochs: int = 8, batch: int = 64, lr: float = 3e-3, seed: int = 0, threads: int | None = 1) -> None:
         self.epochs, self.batch, self.lr, self.seed, self.threads = epochs, batch, lr, seed, threads

@@ -9,12 +9,14 @@ from __future__ import annotations
 import statistics
 import time
 
-from archlang.objectives.base import Objective, ObjectiveError
+from archlang.objectives.base import TORCH, Objective, ObjectiveError
 
 
 class Latency(Objective):
     name = "latency"
     direction = "minimize"
+    cost = True
+    requires = (TORCH,)
 
     def __init__(self, batch: int = 1, runs: int = 20, warmup: int = 3, seed: int = 0, threads: int | None = 1) -> None:
         self.batch, self.runs, self.warmup, self.seed, self.threads = batch, runs, warmup, seed, threads

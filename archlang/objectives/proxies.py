@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import math
 
-from archlang.objectives.base import Objective, ObjectiveError
+from archlang.objectives.base import SKLEARN, TORCH, Objective, ObjectiveError
 
 
 class Proxy(Objective):
     direction = "maximize"
+    requires = (TORCH, SKLEARN)
 
     def __init__(self, batch: int = 64, seed: int = 0, threads: int | None = 1) -> None:
         self.batch, self.seed, self.threads = batch, seed, threads

@@ -12,6 +12,7 @@ from archlang.report.summary import summarize
 class Params(Objective):
     name = "params"
     direction = "minimize"
+    cost = True
 
     def __call__(self, model) -> float:
         return float(concrete(summarize(model).params, model, "parameter count"))
@@ -20,6 +21,7 @@ class Params(Objective):
 class MACs(Objective):
     name = "macs"
     direction = "minimize"
+    cost = True
 
     def __call__(self, model) -> float:
         return float(concrete(summarize(model).macs, model, "MAC count"))

@@ -1,20 +1,21 @@
 """Writing diagrams: DOT text as is, SVG/PNG/PDF through Graphviz's ``dot`` program.
 
-Every file is written atomically (a temporary file in the same folder, then a rename).
+Every file is written by archlang's one safe writer (``archlang.files``: a new temporary file
+beside the target, fsynced, renamed into place; modes kept, symbolic links not followed).
 Without ``dot`` — or when ``dot`` fails — the DOT source is written next to the requested
 output (``out.svg`` → ``out.dot``) and a ``RenderError`` says so.  ``find_dot`` is the one
 place that looks the program up (tests replace it to simulate a machine without Graphviz).
-Imports only archlang.errors and ``graphviz``; never another backend.
+Imports only archlang.errors, archlang.files and ``graphviz``; never another backend.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 import graphviz
 
+from archlang import files
 from archlang.errors import ArchError, Span
 
 FORMATS = ("svg", "png", "pdf", "dot")
@@ -48,13 +49,12 @@ def format_of(path: str | Path, format: str | None = None) -> str:
 
 def write_diagram(source: str, path: str | Path, format: str | None = None) -> Path:
     """Write DOT ``source`` to ``path`` as ``format`` (default: from the suffix)."""
-    path = Path(path)
+    path = files.as_path(path)
     fmt = format_of(path, format)
+    files.check_target(path)  # before running `dot`
     if fmt == "dot":
-        _write_atomically(path, source.encode("utf-8"))
-        return path
-    _write_atomically(path, pipe(source, fmt, fallback=path))
-    return path
+        return files.write_bytes(path, source.encode("utf-8"))
+    return files.write_bytes(path, pipe(source, fmt, fallback=path))
 
 
 def pipe(source: str, fmt: str, fallback: Path | None = None) -> bytes:
@@ -80,18 +80,7 @@ def _failed(message: str, source: str, fallback: Path | None, where: Span, hint:
     notes = []
     if fallback is not None:
         dot_path = fallback.with_suffix(".dot")
-        _write_atomically(dot_path, source.encode("utf-8"))
+        files.write_bytes(dot_path, source.encode("utf-8"))
         notes.append(f"wrote the diagram as DOT to {dot_path} instead")
     notes.append(hint)
     return RenderError(message, where, notes)
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.archlang-tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()

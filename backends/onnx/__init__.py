@@ -8,7 +8,8 @@ directly from the IR (no tracing).
     write_model(proto, path)                       atomic; external data over 2 GB
 
 A file holds exactly ``proto.SerializeToString()``, streamed (``wire``) through O_DIRECT
-blocks (``output``) into a temporary file moved into place (``atomic``); with ``path``,
+blocks (``output``) into a temporary file moved into place (``atomic``, on archlang's one
+safe writer ``archlang.files``); with ``path``,
 ``export_model`` writes it while it copies the weights into the proto (``fill_and_write``).
 ``fold`` folds eval-mode BatchNorm into the Conv before it (``fold``).
 

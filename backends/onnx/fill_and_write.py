@@ -7,20 +7,23 @@ thread streams the file — each tensor's bytes straight from its array — whil
 copies the same arrays into the proto.  Both are copies of ~100 MB for a ResNet50, and the
 disk write (most of the worker's time) does not hold the GIL, so the file costs little more
 than the proto alone.  The bytes are exactly those of ``proto.SerializeToString()`` once
-filled, and the file is written like any other (``atomic.stage``: atomic, fsynced).
+filled, and the file is written like any other (``atomic.stage``, on ``archlang.files``:
+atomic, fsynced; a failure or Ctrl-C in either thread stops both and leaves no file).
 
 Models over the external-data threshold, and anything the layout cannot stream, are
 filled first and then written by ``save.write_model``.
 
-Imports numpy and this package's ``atomic``, ``fold``, ``initializers``, ``save`` and ``wire``.
+Imports numpy, archlang.files and this package's ``atomic``, ``fold``, ``initializers``, ``save`` and ``wire``.
 """
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import numpy as np
+
+from archlang import files
 
 from . import save
 from .atomic import stage
@@ -31,7 +34,7 @@ from .wire import Layout, NotStreamable
 
 def fill_and_write(proto, weights: list, path) -> None:
     """Add ``weights`` ((name, array or ``Scaled``) pairs) to ``proto`` and write it to ``path``."""
-    path = Path(path)
+    path = files.check_target(path).path  # a bad target fails before any work
     adding = Initializers(proto.graph, largest(array for _, array in weights))
     first = len(proto.graph.initializer)
     headers = [adding.header(name, array) for name, array in weights]
@@ -43,18 +46,32 @@ def fill_and_write(proto, weights: list, path) -> None:
         return
     layout = Layout(proto, supplied={i: nbytes(array) for i, _, array in pending})
     data = _Source({i: array for i, _, array in pending})
+    cancelled = threading.Event()
+
+    def write(out) -> None:
+        for chunk in layout.chunks(data):
+            if cancelled.is_set():  # this thread failed (or Ctrl-C): stop writing at once
+                raise _Cancelled()
+            out.write(chunk)
+
     with ThreadPoolExecutor(1, thread_name_prefix="archlang-export") as worker:
-        writing = worker.submit(stage, path, lambda out: [out.write(c) for c in layout.chunks(data)])
+        writing = worker.submit(stage, path, write)
         try:
             _fill(adding, pending)
+            staged = _result(writing)
+            if staged is not None:
+                staged.commit()
         except BaseException:
-            _discard(writing)
+            cancelled.set()
+            with files.uninterrupted():  # a second Ctrl-C must not cut the clean-up short
+                _discard(writing)
             raise
-        staged = _result(writing)
     if staged is None:  # the layout could not stream it: protobuf serialises it, filled
         save.write_model(proto, path)
-    else:
-        staged.commit()
+
+
+class _Cancelled(Exception):
+    """The writing thread stops: the filling thread failed."""
 
 
 def _fill(adding: Initializers, pending: list) -> None:
@@ -70,7 +87,7 @@ def _result(writing):
 
 
 def _discard(writing) -> None:
-    """Wait for the file being written and remove it (this thread failed)."""
+    """Wait for the file being written (it stops at the next tensor) and remove it."""
     try:
         staged = writing.result()
     except BaseException:

@@ -1,15 +1,16 @@
-"""A file being written as a stream of byte strings: ``Output`` (``open_output(path)``).
+"""A file being written as a stream of byte strings: ``Output(fd)`` on a descriptor opened for
+writing (by ``archlang.files``, which creates, syncs and renames the file).
 
 The bytes are gathered into page-aligned 4 MiB blocks; a worker thread writes each full
-block while the next one fills.  Where the system allows it (Linux), the file is opened with
-``O_DIRECT``, so a block goes from its buffer to the disk without being copied into the page
+block while the next one fills.  Where the system allows it (Linux), the descriptor is switched to
+``O_DIRECT`` (``fcntl``), so a block goes from its buffer to the disk without being copied into the page
 cache first.  That copy is most of what a buffered write of a model costs: the 100 MB of
 page cache a ResNet50 needs took 0.10–0.15 s to fill on the project's VM when memory was
 cold (after torch.onnx's export), twice as long as the disk takes to write them (0.05 s).
 With the data already on disk, the caller's fsync is left with metadata only.  The last
 block is padded to the alignment ``O_DIRECT`` needs and the file truncated to its length.
 When ``O_DIRECT`` is refused (a file system without it), the same blocks are written
-through the page cache.
+through the page cache.  ``close`` leaves the descriptor open: its owner closes it.
 
 Imports numpy and the standard library.
 """
@@ -29,24 +30,12 @@ ALIGN = 4096  # O_DIRECT offsets, lengths and buffers (a page; a multiple of eve
 _SPARE: list[mmap.mmap] = []  # up to 4 buffers kept between files (warm memory, no page faults)
 
 
-def open_output(path) -> "Output":
-    """``path`` created (or emptied) for writing, unbuffered by the OS where possible."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
-    direct = getattr(os, "O_DIRECT", 0)
-    if direct:
-        try:
-            return Output(os.open(path, flags | direct, 0o666))
-        except OSError as error:
-            if error.errno != errno.EINVAL:
-                raise
-    return Output(os.open(path, flags, 0o666))
-
-
 class Output:
     """Byte strings (or any contiguous buffers) appended to an open file descriptor."""
 
     def __init__(self, fd: int) -> None:
         self.fd = fd
+        _use_direct(fd)
         self.offset = 0  # bytes accepted so far
         self._blocks = [_take(), _take()]  # the one being filled first
         self._fill = 0  # bytes in the block being filled
@@ -80,13 +69,12 @@ class Output:
         os.ftruncate(self.fd, self.offset)  # drop the last block's padding
 
     def close(self) -> None:
-        """Release the worker and buffers, and close the file (also after a failure)."""
+        """Release the worker and buffers (also after a failure); the descriptor stays open."""
         self._worker.shutdown(wait=True)  # a block being written is not reused before it is done
         for block in self._blocks:
             if len(_SPARE) < 4:
                 _SPARE.append(block)
         self._blocks = []
-        os.close(self.fd)
 
     # ---- blocks
     def _send(self) -> None:
@@ -128,6 +116,20 @@ def _pwrite(fd: int, data: memoryview, offset: int) -> int:
         return os.pwrite(fd, data, offset)
     os.lseek(fd, offset, os.SEEK_SET)  # Windows: one worker, so nothing moves the position meanwhile
     return os.write(fd, data)
+
+
+def _use_direct(fd: int) -> None:
+    """Set O_DIRECT on ``fd`` where the system and the file system allow it."""
+    direct = getattr(os, "O_DIRECT", 0)
+    if not direct:
+        return
+    import fcntl
+
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | direct)
+    except OSError as error:
+        if error.errno != errno.EINVAL:  # EINVAL: this file system has no direct I/O
+            raise
 
 
 def _drop_direct(fd: int) -> bool:

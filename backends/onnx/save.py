@@ -3,9 +3,9 @@
 
 The bytes are streamed (``wire.model_chunks``): protobuf serialises the model without its
 initializers' raw data, which is written straight from each tensor, so a 100 MB model is
-never held twice as one serialised string.  Files are written by ``atomic.stage``: under a
-temporary name, fsynced, then moved into place; a failure leaves no partial file and an
-existing file untouched.
+never held twice as one serialised string.  Files are written by ``atomic.stage``, on
+archlang's one safe writer (``archlang.files``): under a new temporary name, fsynced, then
+moved into place; a failure or Ctrl-C leaves no partial file and an existing file untouched.
 
 Above ``EXTERNAL_DATA_THRESHOLD`` bytes of initializers (protobuf's 2 GB limit), every
 initializer of at least ``EXTERNAL_TENSOR_MIN`` bytes is stored in ``<name>.data`` beside
@@ -13,7 +13,7 @@ the model, at increasing offsets, and the model refers to it (``data_location`` 
 both files are staged before either replaces anything.  The proto handed in is never
 modified.
 
-Imports onnx and this package's ``wire`` and ``atomic``; never another backend.
+Imports onnx, archlang.files and this package's ``wire`` and ``atomic``; never another backend.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import onnx
+
+from archlang import files
 
 from .atomic import Output, atomic_write, stage
 from .wire import NotStreamable, model_chunks, raw_size, without
@@ -36,14 +38,17 @@ def write_model(proto: onnx.ModelProto, path) -> Path:
         return path
     data = path.with_name(path.name + ".data")
     references: dict[int, onnx.TensorProto] = {}
-    staged_data = stage(data, lambda out: references.update(_write_external(proto, out, data.name)))
+    staged = []
     try:
-        staged_model = stage(path, lambda out: _write_chunks(proto, out, references))
+        staged.append(stage(data, lambda out: references.update(_write_external(proto, out, data.name))))
+        staged.append(stage(path, lambda out: _write_chunks(proto, out, references)))
+        for file in staged:
+            file.commit()
     except BaseException:
-        staged_data.discard()
+        with files.uninterrupted():  # a committed file has nothing left to discard
+            for file in staged:
+                file.discard()
         raise
-    staged_data.commit()
-    staged_model.commit()
     return path
 
 

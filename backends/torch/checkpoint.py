@@ -1,30 +1,26 @@
 """Saving and loading state dicts for the torch backend: ``.pt`` (torch.save, loaded back
-with ``weights_only=True``) and ``.safetensors``.  Files are written atomically: a failure
-never leaves a partial file behind.  Imports only torch and safetensors.
+with ``weights_only=True``) and ``.safetensors``.  Files are written by archlang's one safe
+writer (``archlang.files``): a failure or Ctrl-C never leaves a partial file behind, modes are
+kept and symbolic links are not followed.  Imports torch, safetensors and archlang.files.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import torch
 from torch import nn
 
+from archlang import files
 
-def save_state_dict(module: nn.Module, path: Path, fmt: str) -> None:
+
+def save_state_dict(module: nn.Module, path, fmt: str) -> None:
     state = module.state_dict()
-    tmp = path.with_name(f".{path.name}.partial")
-    try:
-        if fmt == "safetensors":
-            from safetensors.torch import save_file
+    if fmt == "safetensors":
+        from safetensors.torch import save
 
-            save_file(_unshared(state), str(tmp))
-        else:
-            torch.save(state, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+        data = save(_unshared(state))
+        files.write_file(path, lambda stream: stream.write(data))
+    else:
+        files.write_file(path, lambda stream: torch.save(state, stream))
 
 
 def _unshared(state: dict) -> dict:

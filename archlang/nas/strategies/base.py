@@ -22,7 +22,7 @@ class Context:
     space: Space
     history: History
     rng: random.Random
-    hash_of: object  # Assignment -> canonical hash
+    hash_of: object  # Assignment -> what names its architecture under the study's dedup policy
     study: object = None  # the worker's optuna.Study over its mirror (with this strategy's sampler)
 
 
