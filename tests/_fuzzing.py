@@ -101,9 +101,10 @@ MAX_FUZZ_PARAMS = 2_000_000
 
 
 def _small_weights(summary: Outcome) -> bool:
-    """Whether compile and export are tried: the weights must be allocated, and a bound on
-    their size (issue 12, "weights and sizes") belongs to the CLI/API side (branch h12back),
-    so until it holds the fuzzer does not ask torch for gigabytes."""
+    """Whether compile and export are tried: they allocate the weights.  Weights that do not
+    fit in memory are refused before allocation (archlang.ir.memory, tested in
+    tests/test_api_arguments.py and tests/test_cli_safety.py); below that, a generated model of
+    hundreds of MB would only spend the fuzzer's time filling memory, so it stops at 2M."""
     if summary.code != 0:
         return False
     params = json.loads(summary.stdout)["params"]

@@ -1,5 +1,5 @@
 """The functional hash is sound: two architectures with one functional hash compute the same
-outputs for every choice of weights (docs/writes-and-dedup.md).
+outputs for every choice of weights (docs/safety.md).
 
 For each shipped space, architectures are drawn and mutated one decision at a time; pairs
 with one functional hash but different fixed models are built with torch, the weights of

@@ -1,4 +1,4 @@
-"""archlang.files: the one safe writer (docs/writes-and-dedup.md).
+"""archlang.files: the one safe writer (docs/safety.md).
 
 Planted symbolic links are never followed, modes are kept, read-only targets, folders,
 devices and missing folders are clear errors, and no failure (Ctrl-C included) leaves a

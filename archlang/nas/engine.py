@@ -19,7 +19,7 @@ worker reads the study from an in-memory mirror synced with one incremental read
 (``strategies.mirror``) and writes each new trial in one transaction.
 
 **Duplicates.**  ``dedup`` chooses when two proposals are one architecture (a documented
-policy, recorded in the study and on every trial; docs/writes-and-dedup.md):
+policy, recorded in the study and on every trial; docs/safety.md):
 
     functional  (default) their functional hashes are equal (``Space.canonical_hash``): outputs
                 provably identical for all weights.  A cost objective (``cost = True`` on the

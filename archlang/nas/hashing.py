@@ -1,6 +1,6 @@
 """Hashes of architectures for deduplication: the *functional* hash (equal only when the
 outputs are provably identical for all weights) and the *exact* hash (equal only for the
-identical fixed model).  docs/writes-and-dedup.md says how a search uses them.
+identical fixed model).  docs/safety.md says how a search uses them.
 
 ``canonical_hash(space, a)`` is the functional hash of the architecture the assignment fixes
 (computed on the space's IR with the decisions resolved on the way, without building the
@@ -38,7 +38,7 @@ computed again in *strict* mode, where each instance's label carries its place i
 (node name and repetition).  Strict hashes never equal non-strict ones.  This is where the
 hash departs from NAS-Bench-201's ``to_unique_str`` (``formats.nb201_unique_str``), which
 merges such cells, and applies the zero rule to every op: its 15,625 cells make 6,466 classes
-under its own convention and more functionally distinct ones here (docs/writes-and-dedup.md).
+under its own convention and more functionally distinct ones here (docs/safety.md).
 
 ``nb101_hash`` is NAS-Bench-101's own graph hash (iterated neighbourhood hashing over the
 cell's adjacency matrix), for its (matrix, ops) cells.  Must not import a backend.

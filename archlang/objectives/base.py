@@ -22,7 +22,7 @@ class Objective:
 
     ``cost``: the value measures the fixed model itself (parameters, MACs, time), so two
     architectures that compute the same function can score differently; a search then
-    deduplicates by the exact model (docs/writes-and-dedup.md).  ``requires``: (module, pip
+    deduplicates by the exact model (docs/safety.md).  ``requires``: (module, pip
     requirement) pairs that ``check()`` looks for before a search starts."""
 
     name = ""

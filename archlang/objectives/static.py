@@ -1,12 +1,15 @@
 """Static objectives from the IR, without torch: ``params`` (trainable parameters) and
 ``macs`` (multiply-accumulates of one sample, torchvision's convention), both minimised.
+Both are counted on the shared IR (each shared graph once), so a model too large to write
+out (``max_expanded``) is still measured.
 """
 
 from __future__ import annotations
 
 from archlang.ir import dims
 from archlang.objectives.base import Objective, ObjectiveError
-from archlang.report.summary import summarize
+from archlang.ir.params import count_params
+from archlang.report.summary import model_macs
 
 
 class Params(Objective):
@@ -15,7 +18,7 @@ class Params(Objective):
     cost = True
 
     def __call__(self, model) -> float:
-        return float(concrete(summarize(model).params, model, "parameter count"))
+        return float(concrete(count_params(model.graph), model, "parameter count"))
 
 
 class MACs(Objective):
@@ -24,7 +27,7 @@ class MACs(Objective):
     cost = True
 
     def __call__(self, model) -> float:
-        return float(concrete(summarize(model).macs, model, "MAC count"))
+        return float(concrete(model_macs(model), model, "MAC count"))
 
 
 def concrete(value, model, what: str) -> int:
