@@ -160,12 +160,22 @@ def _storage_problem(url: str, scheme: str, error: Exception) -> str:
 
 
 def _use_wal(path: str) -> None:
-    """Write-ahead logging lets readers and one writer of several processes share the file."""
-    connection = sqlite3.connect(path, timeout=120)
-    try:
-        connection.execute("PRAGMA journal_mode=WAL")
-    finally:
-        connection.close()
+    """Write-ahead logging lets readers and one writer of several processes share the file.
+
+    Switching the journal mode takes an exclusive lock that SQLite's busy timeout does not
+    wait for: two processes opening a new file at once see "database is locked" from one of
+    them.  That is a race, not a failure, so it is retried (for up to about a minute)."""
+    for attempt in range(60):
+        connection = sqlite3.connect(path, timeout=120)
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if attempt == 59 or not is_race(error):
+                raise
+        finally:
+            connection.close()
+        time.sleep(min(0.02 * (attempt + 1), 1.0))
 
 
 def _sync_normally(engine) -> None:
