@@ -19,7 +19,7 @@ from pathlib import Path
 import archlang
 from archlang import files, objectives
 from archlang.api import export_onnx, load_weights
-from archlang.cli import check_report, conventions, inputs
+from archlang.cli import check_report, completion, conventions, inputs
 from archlang.cli import ops as ops_command
 from archlang.cli.conventions import note, say
 from archlang.cli.lsp import add_lsp_parser
@@ -545,6 +545,7 @@ def build_parser() -> argparse.ArgumentParser:
     _space_parsers(sub)
     _search_parsers(sub)
     add_lsp_parser(sub)
+    completion.add_parser(sub, parser)
     conventions.apply(parser)  # -q/-v, examples and labels on every command, whoever added it
     return parser
 

@@ -48,8 +48,8 @@ def arch_files(folder: Path) -> list[Path]:
     found = []
     for root, dirs, names in os.walk(folder):  # os.walk never follows a link to a folder
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        found.extend(Path(root) / n for n in sorted(names) if n.endswith(".arch"))
-    return found
+        found.extend(Path(root) / n for n in names if n.endswith(".arch"))
+    return sorted(found)  # by path components: a/y.arch, a/z.arch, b.arch
 
 
 def one_file(path: str, model: str | None) -> str:
