@@ -396,3 +396,86 @@ def test_zsh_completion_is_valid_zsh(tmp_path, capsys):
     (tmp_path / "_archlang").write_text(text)
     assert text.startswith("#compdef archlang\n")
     subprocess.run(["zsh", "-n", str(tmp_path / "_archlang")], check=True)
+
+
+# ---- progress: spinners, Ctrl-C in a search ----------------------------------------------------
+
+
+def test_spinner_draws_on_a_terminal_only_and_erases_itself():
+    pytest.importorskip("rich")
+    from archlang.nas.progress import spinner
+
+    terminal, log = Terminal(), io.StringIO()
+    with spinner("counting", stream=terminal, delay=0):
+        pass
+    with spinner("counting", stream=log, delay=0):
+        pass
+    with spinner("counting", stream=Terminal(), quiet=True, delay=0):
+        pass
+    assert "counting" in terminal.getvalue() and terminal.getvalue().endswith("\x1b[2K")  # the line is cleared
+    assert log.getvalue() == ""
+
+
+def test_a_fast_step_shows_no_spinner():
+    pytest.importorskip("rich")
+    from archlang.nas.progress import spinner
+
+    terminal = Terminal()
+    with spinner("counting", stream=terminal, delay=60):
+        pass
+    assert terminal.getvalue() == ""
+
+
+def test_ctrl_c_in_a_search_says_how_to_resume(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("optuna")
+    import archlang.nas.engine
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(archlang.nas.engine, "search", interrupted)
+    spec = tmp_path / "pick.arch"
+    spec.write_text(SPACE)
+    out = tmp_path / "run"
+    code, _, err = run(["search", str(spec), "-m", "Pick", "--objective", "params", "--strategy", "random",
+                        "-o", str(out), "-q"], capsys)
+    assert code == 130
+    assert err == (f"archlang: interrupted; every finished trial is stored in {out / 'study.db'} "
+                   "(study 'Pick-random'): run the same command again to resume it\n")
+
+
+# ---- the demo ---------------------------------------------------------------------------------
+
+
+def test_the_demo_names_missing_extras_before_running_anything(tmp_path, capsys, monkeypatch):
+    from archlang.cli import demo
+
+    monkeypatch.chdir(tmp_path)
+    real = demo.importlib.util.find_spec
+    monkeypatch.setattr(demo.importlib.util, "find_spec", lambda name: None if name in ("onnxruntime", "optuna")
+                        else real(name))
+    monkeypatch.setattr(demo, "cli", lambda argv: pytest.fail(f"ran {argv}"))
+    with pytest.raises(SystemExit) as exit_:
+        demo.main()
+    assert exit_.value.code == 1
+    assert capsys.readouterr().err == ("archlang demo: error: missing onnxruntime, optuna; nothing was run. "
+                                       "Install them with:\n  pip install 'archlang[onnx,search]'   (or: make setup)\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_demo_writes_only_into_archlang_demo_in_the_current_folder(tmp_path, capsys, monkeypatch):
+    from archlang.cli import demo
+
+    monkeypatch.chdir(tmp_path)
+    commands_run, steps = [], []
+    monkeypatch.setattr(demo, "missing_extras", dict)
+    monkeypatch.setattr(demo, "cli", lambda argv: commands_run.append(argv) or 0)
+    for name in ("forward_pass", "onnx_step"):
+        monkeypatch.setattr(demo, name, lambda *a, name=name: steps.append((name, a)))
+    demo.main()
+    out = capsys.readouterr().out
+    assert out.startswith(f"archlang demo — every file it writes goes into archlang-demo/ ({tmp_path / 'archlang-demo'})")
+    outputs = [argv[argv.index("-o") + 1] for argv in commands_run if "-o" in argv]
+    assert len(outputs) == 3 and all(Path(o).parts[0] == "archlang-demo" for o in outputs)
+    assert ("onnx_step", (Path("archlang-demo"),)) in steps
+    assert [p.name for p in tmp_path.iterdir()] == ["archlang-demo"]

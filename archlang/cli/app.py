@@ -29,7 +29,7 @@ from archlang.ir import dims
 from archlang.ir.memory import check_fits
 from archlang.nas import Space
 from archlang.nas.describe import describe_space, sample_files
-from archlang.nas.progress import Progress
+from archlang.nas.progress import Progress, spinner
 from archlang.objectives import MissingDependency, ObjectiveError
 from archlang.report.summary import format_summary, summarize
 from archlang.syntax.fmt import format_source
@@ -227,9 +227,10 @@ def cmd_compile(args) -> int:
 
     model = _model_from_args(args)
     check_fits(model, "build it as a PyTorch module")  # refused before torch allocates anything
-    module = build_module(model, seed=args.seed)
     fmt = args.format or ("safetensors" if args.output.endswith(".safetensors") else "pt")
-    save_state_dict(module, Path(args.output), fmt)
+    with spinner(f"building {args.model} and writing {args.output}", quiet=args.quiet):
+        module = build_module(model, seed=args.seed)
+        save_state_dict(module, Path(args.output), fmt)
     count = sum(p.numel() for p in module.parameters())
     say(args, f"wrote {args.output} ({fmt}, {count:,} parameters, {len(module.state_dict())} tensors)")
     return 0
@@ -238,8 +239,9 @@ def cmd_compile(args) -> int:
 def cmd_export(args) -> int:
     files.check_target(args.output)  # a bad output fails before the model is built
     model = _model_from_args(args)
-    proto = export_onnx(model, weights=_weights_file(args.weights), opset=args.opset, functions=args.functions,
-                        fold=not args.no_fold, path=Path(args.output), seed=args.seed)
+    with spinner(f"exporting {args.model} to {args.output}", quiet=args.quiet):
+        proto = export_onnx(model, weights=_weights_file(args.weights), opset=args.opset, functions=args.functions,
+                            fold=not args.no_fold, path=Path(args.output), seed=args.seed)
     opset = next(o.version for o in proto.opset_import if o.domain == "")
     functions = f", {len(proto.functions)} functions" if proto.functions else ""
     say(args, f"wrote {args.output} (ONNX opset {opset}, {len(proto.graph.node)} nodes{functions}, "
@@ -300,7 +302,10 @@ def _space_from_args(args):
 
 
 def cmd_space(args) -> int:
-    sys.stdout.write(describe_space(_space_from_args(args), unique_limit=args.unique_limit))
+    space = _space_from_args(args)
+    with spinner(f"counting the architectures of {args.model}", quiet=args.quiet):
+        text = describe_space(space, unique_limit=args.unique_limit)
+    sys.stdout.write(text)
     return 0
 
 
@@ -364,6 +369,9 @@ def cmd_search(args) -> int:
     except MissingDependency as error:
         print(f"archlang: error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(_resume_hint(args, space, out), file=sys.stderr)
+        raise
     except (SearchError, ObjectiveError, ValueError) as error:
         raise UsageError(str(error)) from None
     _report_search(study, space, out, args.quiet)
@@ -375,6 +383,16 @@ def cmd_search(args) -> int:
               file=sys.stderr)
         return 1
     return 0
+
+
+def _resume_hint(args, space, out: Path) -> str:
+    """What a Ctrl-C leaves: the finished trials, stored, and the way to go on."""
+    from archlang.nas.engine import default_study_name
+
+    storage = args.storage or out / "study.db"
+    name = args.study or default_study_name(space, args.strategy)
+    return (f"archlang: interrupted; every finished trial is stored in {storage} (study '{name}'): "
+            "run the same command again to resume it")
 
 
 def _report_search(study, space, out: Path, quiet: bool) -> None:

@@ -3,12 +3,16 @@
 ``Progress(budget, …)`` draws a rich progress bar on a terminal and prints a plain line every
 tenth of the budget elsewhere (CI logs); ``quiet=True`` prints nothing.  The engine calls
 ``update(history)`` after each trial (or, with several workers, as the storage changes).
-Never imports torch.
+``spinner(label)`` is the same idea for one long step without a count (counting a large space,
+a large export): a transient spinner on a terminal once the step has lasted half a second,
+nothing in a log.  Never imports torch.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
+import threading
 import time
 
 
@@ -110,3 +114,44 @@ def _rich_progress(stream):
         TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
         console=Console(file=stream), transient=False,
     )
+
+
+@contextlib.contextmanager
+def spinner(label: str, *, quiet: bool = False, stream=None, delay: float = 0.5):
+    """A spinner with ``label`` on a terminal while the block runs, shown only if the block
+    lasts longer than ``delay`` seconds (a fast step does not flicker) and erased at its end."""
+    stream = stream or sys.stderr
+    status = None if quiet or not _is_terminal(stream) else _rich_status(label, stream)
+    if status is None:
+        yield
+        return
+    lock, state = threading.Lock(), {"done": False}
+
+    def show() -> None:
+        with lock:
+            if not state["done"]:
+                status.start()
+
+    timer = threading.Timer(delay, show) if delay > 0 else None
+    if timer is None:
+        show()
+    else:
+        timer.daemon = True
+        timer.start()
+    try:
+        yield
+    finally:
+        if timer is not None:
+            timer.cancel()
+        with lock:
+            state["done"] = True
+            status.stop()
+
+
+def _rich_status(label: str, stream):
+    try:
+        from rich.console import Console
+        from rich.status import Status
+    except ImportError:
+        return None
+    return Status(label, console=Console(file=stream), spinner="dots")
