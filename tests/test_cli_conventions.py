@@ -479,3 +479,13 @@ def test_the_demo_writes_only_into_archlang_demo_in_the_current_folder(tmp_path,
     assert len(outputs) == 3 and all(Path(o).parts[0] == "archlang-demo" for o in outputs)
     assert ("onnx_step", (Path("archlang-demo"),)) in steps
     assert [p.name for p in tmp_path.iterdir()] == ["archlang-demo"]
+
+
+def test_docs_show_each_commands_examples_in_its_section():
+    text = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    sections = {section.split("`")[1].removeprefix("archlang ").split(" [")[0]: section
+                for section in text.split("\n## ")[1:] if section.startswith("`archlang ")}
+    for name, lines in EXAMPLES.items():
+        heading = next(key for key in sections if key == name or key.startswith(name + " "))
+        for line in lines:
+            assert line in sections[heading], (name, line)
