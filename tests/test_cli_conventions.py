@@ -18,11 +18,12 @@ import pytest
 from archlang.cli import main
 from archlang.cli.app import build_parser
 from archlang.cli.completion import tree, walk
-from archlang.cli.conventions import apply, commands, use_color
+from archlang.cli.conventions import apply, commands, groups, use_color
 from archlang.cli.examples import EXAMPLES
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMANDS = dict(commands(build_parser()))
+GROUPS = dict(groups(build_parser()))
 
 TINY = """\
 model Tiny(width: int = 8) {
@@ -61,6 +62,12 @@ def test_every_command_has_examples_quiet_and_verbose_in_its_help(name, capsys):
     assert "-q, --quiet" in out and "-v, --verbose" in out
 
 
+@pytest.mark.parametrize("name", ["", *sorted(GROUPS)])
+def test_the_top_level_and_every_group_have_examples_too(name, capsys):
+    code, out, _ = run([*name.split(), "--help"], capsys)
+    assert code == 0 and f"\nexamples:\n  archlang {name}".rstrip() in out
+
+
 def test_examples_are_kept_as_written_and_name_only_existing_commands():
     assert set(EXAMPLES) <= set(COMMANDS), set(EXAMPLES) - set(COMMANDS)
     help_text = COMMANDS["check"].format_help()
@@ -90,6 +97,15 @@ def test_a_command_without_examples_gets_one_from_its_usage():
     text = sub.format_help()
     assert "examples:\n  archlang frob FILE -m MODEL\n" in text
     assert sub.parse_args(["a.arch", "-m", "M", "-q", "-vv"]).verbose == 2
+
+
+def test_a_command_that_took_a_flag_keeps_it():
+    parser = argparse.ArgumentParser(prog="archlang")
+    sub = parser.add_subparsers().add_parser("frob")
+    sub.add_argument("-v", "--value", type=int)
+    apply(parser)
+    args = sub.parse_args(["-v", "3", "--verbose", "-q"])
+    assert (args.value, args.verbose, args.quiet) == (3, 1, True)
 
 
 def test_search_quiet_gets_its_short_form_once(capsys):

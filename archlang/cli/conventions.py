@@ -37,12 +37,27 @@ class HelpFormatter(argparse.HelpFormatter):
 
 def commands(parser: argparse.ArgumentParser, path: str = "") -> Iterator[tuple[str, argparse.ArgumentParser]]:
     """Every command that runs something, as ("study show", its parser), depth first."""
-    groups = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-    if path and not groups:
-        yield path, parser
-    for group in groups:
-        for name, sub in group.choices.items():
-            yield from commands(sub, f"{path} {name}".strip())
+    for name, sub in _parsers(parser, path):
+        if not _children(sub):
+            yield name, sub
+
+
+def groups(parser: argparse.ArgumentParser) -> Iterator[tuple[str, argparse.ArgumentParser]]:
+    """Every command that holds commands (``study``), as (name, its parser)."""
+    for name, sub in _parsers(parser, ""):
+        if _children(sub):
+            yield name, sub
+
+
+def _parsers(parser: argparse.ArgumentParser, path: str):
+    for name, sub in _children(parser).items():
+        yield f"{path} {name}".strip(), sub
+        yield from _parsers(sub, f"{path} {name}".strip())
+
+
+def _children(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    return {name: sub for action in parser._actions if isinstance(action, argparse._SubParsersAction)
+            for name, sub in action.choices.items()}
 
 
 def apply(parser: argparse.ArgumentParser) -> None:
@@ -51,17 +66,24 @@ def apply(parser: argparse.ArgumentParser) -> None:
         _add_verbosity(sub)
         _label_model(sub)
         sub.epilog = examples_section(name, sub)
+    for name, group in groups(parser):  # ``study --help``: an example of each of its commands
+        group.formatter_class = HelpFormatter
+        lines = [examples_section(child, sub).splitlines()[1] for child, sub in commands(group, name)]
+        group.epilog = "examples:\n" + "\n".join(lines)
 
 
 def _add_verbosity(parser: argparse.ArgumentParser) -> None:
+    """-q/--quiet and -v/--verbose, each flag only where the command has not used it already."""
     taken = parser._option_string_actions
     if "--quiet" in taken and "-q" not in taken:  # a command that had only the long form
         taken["--quiet"].option_strings.insert(0, "-q")
         taken["-q"] = taken["--quiet"]
     elif "--quiet" not in taken:
-        parser.add_argument("-q", "--quiet", action="store_true", help="print only results and errors")
+        flags = [flag for flag in ("-q", "--quiet") if flag not in taken]
+        parser.add_argument(*flags, dest="quiet", action="store_true", help="print only results and errors")
     if "--verbose" not in taken:
-        parser.add_argument("-v", "--verbose", action="count", default=0,
+        flags = [flag for flag in ("-v", "--verbose") if flag not in taken]
+        parser.add_argument(*flags, dest="verbose", action="count", default=0,
                             help="say what is done and how long it takes (on stderr)")
 
 
