@@ -505,3 +505,53 @@ def test_docs_show_each_commands_examples_in_its_section():
         heading = next(key for key in sections if key == name or key.startswith(name + " "))
         for line in lines:
             assert line in sections[heading], (name, line)
+
+
+class History:
+    """What Progress reads of a search's history: records and the best so far."""
+
+    def __init__(self, done: int, failed: int = 0) -> None:
+        states = ["FAIL"] * failed + ["COMPLETE"] * (done - failed)
+        self.records = {i: type("Record", (), {"evaluated": True, "state": s})() for i, s in enumerate(states)}
+
+    def best(self):
+        return type("Trial", (), {"values": (0.5,)})() if self.records else None
+
+
+def test_a_search_logs_sparse_lines_to_a_file(monkeypatch):
+    from archlang.nas import progress as module
+
+    clock = [0.0]
+    monkeypatch.setattr(module.time, "monotonic", lambda: clock[0])
+    log = io.StringIO()
+    with module.Progress(100, label="S · random", objectives=["acc"], stream=log) as progress:
+        for done in [0, *range(1, 101)]:
+            clock[0] += 1.0
+            progress.update(History(done, failed=done // 50))
+            progress.update(History(done, failed=done // 50))  # several workers: the same count again
+    lines = log.getvalue().splitlines()
+    assert len(lines) == 11  # 0, 10, 20 … 100: one line per tenth of the budget
+    assert lines[-1] == "S · random: 100/100 evaluated, 2 failed, best acc=0.5000, ETA 0s"
+
+
+def test_slow_trials_still_give_a_line_a_minute(monkeypatch):
+    from archlang.nas import progress as module
+
+    clock = [0.0]
+    monkeypatch.setattr(module.time, "monotonic", lambda: clock[0])
+    log = io.StringIO()
+    with module.Progress(1000, stream=log) as progress:
+        for done in range(5):
+            progress.update(History(done))
+            clock[0] += module.LINE_SECONDS
+    assert [line.split(":")[1].split(",")[0] for line in log.getvalue().splitlines()] == [
+        " 0/1000 evaluated", " 1/1000 evaluated", " 2/1000 evaluated", " 3/1000 evaluated", " 4/1000 evaluated"]
+
+
+def test_a_quiet_search_logs_nothing():
+    from archlang.nas.progress import Progress
+
+    log = io.StringIO()
+    with Progress(10, stream=log, quiet=True) as progress:
+        progress.update(History(10))
+    assert log.getvalue() == ""

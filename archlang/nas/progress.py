@@ -1,7 +1,8 @@
 """Live progress of a search: evaluations out of the budget, failures, best so far and ETA.
 
-``Progress(budget, …)`` draws a rich progress bar on a terminal and prints a plain line every
-tenth of the budget elsewhere (CI logs); ``quiet=True`` prints nothing.  The engine calls
+``Progress(budget, …)`` draws one live rich line on a terminal and, elsewhere (CI logs, a file),
+a plain line every tenth of the budget or, when trials are slow, at least every
+``LINE_SECONDS`` once a trial has ended since the last; ``quiet=True`` prints nothing.  The engine calls
 ``update(history)`` after each trial (or, with several workers, as the storage changes).
 ``spinner(label)`` is the same idea for one long step without a count (counting a large space,
 a large export): a transient spinner on a terminal once the step has lasted half a second,
@@ -14,6 +15,8 @@ import contextlib
 import sys
 import threading
 import time
+
+LINE_SECONDS = 60.0  # in a log, the longest silence while trials keep ending
 
 
 class Progress:
@@ -31,6 +34,7 @@ class Progress:
         self.start_count: int | None = None
         self.start_time = time.monotonic()
         self.next_line = 0
+        self.last_line = (time.monotonic(), -1)  # when the last plain line was printed, at which count
 
     def __enter__(self) -> "Progress":
         if not self.quiet and _is_terminal(self.stream):
@@ -55,11 +59,15 @@ class Progress:
             self.start_count, self.start_time = done, time.monotonic()
         if self.rich is not None:
             self.rich.update(self.task, completed=min(done, self.budget), best=text, failed=failed)
-        elif done >= self.next_line or done >= self.budget:
+        elif done > self.last_line[1] and (done >= self.next_line or done >= self.budget or self._overdue()):
             self._line(done, failed, text)
+
+    def _overdue(self) -> bool:
+        return time.monotonic() - self.last_line[0] >= LINE_SECONDS
 
     def _line(self, done: int, failed: int, best: str) -> None:
         self.next_line = done + max(1, self.budget // 10)
+        self.last_line = (time.monotonic(), done)
         print(f"{self.label}: {done}/{self.budget} evaluated, {failed} failed, best {best}, "
               f"ETA {self.eta(done)}", file=self.stream, flush=True)
 
