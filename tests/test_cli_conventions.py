@@ -75,16 +75,32 @@ def test_examples_are_kept_as_written_and_name_only_existing_commands():
         assert f"\n  {line}\n" in help_text + "\n"
 
 
+def _example_argv(line: str) -> list[str]:
+    """The archlang arguments of an example line (without pipes, redirections, comments)."""
+    words = shlex.split(line.split("|", 1)[1] if line.startswith("cat ") else line, comments=True)
+    for stop in ("|", ">", "<"):
+        words = words[: words.index(stop)] if stop in words else words
+    assert words[0] == "archlang"
+    return words[1:]
+
+
 @pytest.mark.parametrize("name, line", [(name, line) for name, lines in EXAMPLES.items() for line in lines])
 def test_every_example_parses_with_quiet_and_verbose(name, line):
     """An example that names a gone option or a bad value fails here, not for a user."""
-    words = shlex.split(line, comments=True)
-    for stop in ("|", ">", "<"):
-        words = words[: words.index(stop)] if stop in words else words
-    if words[:1] == ["cat"]:
-        words = shlex.split(line.split("|", 1)[1], comments=True)
-    assert words[0] == "archlang" and " ".join(words[1:]).startswith(name)
-    build_parser().parse_args([*words[1:], "-q", "-v"])
+    argv = _example_argv(line)
+    assert " ".join(argv).startswith(name)
+    build_parser().parse_args([*argv, "-q", "-v"])
+
+
+READ_ONLY = [line for name in ("check", "ir", "space", "sample") for line in EXAMPLES[name]
+             if not any(mark in line for mark in ("|", ">", " - ", " -o ", "specs/ "))]
+
+
+@pytest.mark.parametrize("line", READ_ONLY)
+def test_the_examples_that_only_read_run_from_a_checkout(line, capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    code, _, err = run(_example_argv(line), capsys)
+    assert code == 0, err
 
 
 def test_a_command_without_examples_gets_one_from_its_usage():

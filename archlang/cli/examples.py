@@ -1,7 +1,8 @@
 """The ``examples:`` section of each command's ``--help``: command lines a user can paste.
 
 Paths are the zoo's specs (``specs/…``, relative to a checkout).  tests/test_cli_conventions.py
-parses every line with the real parser, so an example cannot name an option that is gone.
+parses every line with the real parser, so an example cannot name an option that is gone, and
+runs the ones that only read, so none names a model that is not there.
 Imports nothing.
 """
 
@@ -25,7 +26,8 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     ),
     "ir": (
         "archlang ir specs/vision/resnet.arch -m ResNet18",
-        "archlang ir specs/vision/resnet.arch -m ResNet --param block=Bottleneck --input x=Bx3x224x224",
+        "archlang ir specs/vision/resnet.arch -m ResNet --param block=Bottleneck --param 'layers=[1, 1, 1, 1]' "
+        "--input x=Bx3x224x224",
     ),
     "compile": (
         "archlang compile specs/vision/resnet.arch -m ResNet50 -o resnet50.safetensors --seed 0",
@@ -44,7 +46,8 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "archlang render specs/vision/resnet.arch -m ResNet18 | dot -Tpdf > resnet18.pdf",
     ),
     "space": (
-        "archlang space specs/spaces/nasbench201.arch -m NASBench201",
+        "archlang space specs/spaces/tiny_cnn.arch -m TinyCNN",
+        "archlang space specs/spaces/nasbench201.arch -m NASBench201 --unique-limit 0   # its size only",
     ),
     "sample": (
         "archlang sample specs/spaces/tiny_cnn.arch -m TinyCNN --seed 1",
