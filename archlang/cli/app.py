@@ -1,9 +1,11 @@
-"""The ``archlang`` command line: check, fmt, ir, summary, compile, export, render, search and study.
+"""The ``archlang`` command line: check, fmt, ir, summary, compile, export, render, search, study, completion.
 
 Exit codes: 0 success, 1 a spec error (printed as located diagnostics) or a file that cannot
 be written, a bad weights file, a model too large to allocate, a missing package, a search
 with no completed trial; 2 a usage error; 130 Ctrl-C (nothing partial left: archlang.files).
-A Python traceback means a bug in archlang itself.  Colour only on a terminal.
+A Python traceback means a bug in archlang itself.  What every command shares (``-`` and
+folders as files, -q/-v, examples in --help, colour: NO_COLOR and FORCE_COLOR) lives in
+``archlang.cli.conventions`` and ``archlang.cli.inputs``.
 Backends are looked up lazily, so ``archlang check`` never imports torch.
 """
 
