@@ -224,10 +224,10 @@ def _model_from_args(args):
 
 def cmd_compile(args) -> int:
     files.check_target(args.output)  # a bad output fails before torch is imported and the model built
+    model = _model_from_args(args)  # and so does a bad spec or file argument
     from archlang.backends.torch import build_module
     from archlang.backends.torch.checkpoint import save_state_dict
 
-    model = _model_from_args(args)
     check_fits(model, "build it as a PyTorch module")  # refused before torch allocates anything
     fmt = args.format or ("safetensors" if args.output.endswith(".safetensors") else "pt")
     with spinner(f"building {args.model} and writing {args.output}", quiet=args.quiet):
