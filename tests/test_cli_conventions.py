@@ -8,9 +8,11 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import shlex
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -384,11 +386,15 @@ def test_completion_names_every_command_and_option(shell, capsys):
                 assert choice in text
 
 
+SHELL_ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
 def _bash_complete(script_path: Path, line: str, cwd: Path) -> list[str]:
     words = line.split(" ")
     program = (f"source {shlex.quote(str(script_path))}; COMP_WORDS=({' '.join(shlex.quote(w) for w in words)}); "
                f"COMP_CWORD={len(words) - 1}; _archlang; printf '%s\\n' \"${{COMPREPLY[@]}}\"")
-    result = subprocess.run(["bash", "-c", program], capture_output=True, text=True, cwd=cwd, check=True)
+    result = subprocess.run(["bash", "-c", program], capture_output=True, text=True, cwd=cwd, check=True,
+                            env=SHELL_ENV)
     return sorted(result.stdout.split())
 
 
@@ -404,6 +410,7 @@ def test_bash_completion_completes_commands_options_choices_and_specs(tmp_path, 
     assert _bash_complete(script_path, "archlang study show --st", tmp_path) == ["--storage", "--study"]
     assert _bash_complete(script_path, "archlang check ", tmp_path) == ["-", "net.arch"]
     assert "notes.txt" in _bash_complete(script_path, "archlang compile net.arch -o ", tmp_path)
+    assert _bash_complete(script_path, "archlang ir net.arch -m T", tmp_path) == ["Tiny"]  # read from the file
 
 
 @pytest.mark.skipif(shutil.which("fish") is None, reason="fish is not installed")
@@ -414,12 +421,15 @@ def test_fish_completion_completes_commands_and_choices(tmp_path, capsys):
 
     def complete(line: str) -> list[str]:
         program = f"source {shlex.quote(str(script_path))}; complete -C {shlex.quote(line)}"
-        result = subprocess.run(["fish", "-c", program], capture_output=True, text=True, check=True)
+        result = subprocess.run(["fish", "-c", program], capture_output=True, text=True, check=True, cwd=tmp_path,
+                                env=SHELL_ENV)
         return sorted(row.split("\t")[0] for row in result.stdout.splitlines())
 
     assert complete("archlang st") == ["study"]
     assert complete("archlang study ") == ["show"]
     assert complete("archlang render x.arch --direction ") == ["LR", "TB"]
+    (tmp_path / "net.arch").write_text(TINY)
+    assert complete("archlang summary net.arch -m ") == ["Tiny"]
 
 
 @pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh is not installed")
@@ -428,6 +438,12 @@ def test_zsh_completion_is_valid_zsh(tmp_path, capsys):
     (tmp_path / "_archlang").write_text(text)
     assert text.startswith("#compdef archlang\n")
     subprocess.run(["zsh", "-n", str(tmp_path / "_archlang")], check=True)
+    (tmp_path / "net.arch").write_text(TINY)
+    helper = text[text.index("_archlang_models() {"):text.index("\n}\n", text.index("_archlang_models() {")) + 3]
+    program = f"{helper}\ncompadd() {{ shift; print -l ${{(P)1}} }}\nwords=(archlang ir net.arch -m '')\n_archlang_models"
+    result = subprocess.run(["zsh", "-f", "-c", program], capture_output=True, text=True, check=True, cwd=tmp_path,
+                            env=SHELL_ENV)
+    assert result.stdout.split() == ["Tiny"]
 
 
 # ---- progress: spinners, Ctrl-C in a search ----------------------------------------------------

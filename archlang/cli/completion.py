@@ -3,7 +3,8 @@
 Nothing here lists a command or an option: ``tree`` reads them from the parser that runs the
 commands, so a command added tomorrow completes without an edit here.  Completed: command
 names (and ``study``'s actions), every option, the choices of an option that has them, files
-after ``-o``/``--weights``/``--storage``, and ``.arch`` files and folders for FILE arguments.
+after ``-o``/``--weights``/``--storage``, ``.arch`` files and folders for FILE arguments, and
+after ``-m`` the names the line's .arch file defines (read with ``archlang check --list``).
 Imports only the standard library.
 """
 
@@ -30,6 +31,10 @@ class Option:
     @property
     def is_path(self) -> bool:
         return any(flag in PATH_OPTIONS for flag in self.flags)
+
+    @property
+    def is_model(self) -> bool:
+        return "--model" in self.flags
 
 
 @dataclass
@@ -110,11 +115,22 @@ def _bash_value(option: Option) -> str:
         return f'COMPREPLY=($(compgen -W {shlex.quote(" ".join(option.choices))} -- "$cur"))'
     if option.is_path:
         return 'compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur"))'
+    if option.is_model:
+        return 'COMPREPLY=($(compgen -W "$(_archlang_models)" -- "$cur"))'
     return "COMPREPLY=()"
 
 
 _BASH = """\
 # bash completion for archlang (archlang completion bash; generated from its parser)
+_archlang_models() {{  # the names defined by the first .arch file on the line
+    local w
+    for w in "${{COMP_WORDS[@]}}"; do
+        if [[ $w == *.arch && -f $w ]]; then
+            archlang check --list "$w" 2>/dev/null | awk '{{sub(/\\(.*/, "", $2); print $2}}'
+            return
+        fi
+    done
+}}
 _archlang() {{
     local cur=${{COMP_WORDS[COMP_CWORD]}} prev=${{COMP_WORDS[COMP_CWORD-1]}}
     local path="" i words files
@@ -147,7 +163,7 @@ complete -F _archlang archlang
 def _zsh(root: Command) -> str:
     functions = [_zsh_function(node) for node in walk(root) if node.children or node.path]
     return "#compdef archlang\n# zsh completion for archlang (archlang completion zsh; generated from its parser)\n\n" \
-        + "\n\n".join(functions) + '\n\n_archlang "$@"\n'
+        + _ZSH_MODELS + "\n\n".join(functions) + '\n\n_archlang "$@"\n'
 
 
 def _zsh_name(path: list[str]) -> str:
@@ -174,12 +190,29 @@ def _zsh_function(node: Command) -> str:
     return f"{_zsh_name(node.path)}() {{\n    local state line\n" + "\n".join(body) + "\n}"
 
 
+_ZSH_MODELS = """\
+_archlang_models() {  # the names defined by the first .arch file on the line
+    local w
+    local -a names
+    for w in $words; do
+        if [[ $w == *.arch && -f $w ]]; then
+            names=(${(f)"$(archlang check --list $w 2>/dev/null | awk '{sub(/\\(.*/, "", $2); print $2}')"})
+            compadd -a names
+            return
+        fi
+    done
+}
+
+"""
+
+
 def _zsh_option(option: Option) -> str:
     exclusive = f"({' '.join(option.flags)})" if len(option.flags) > 1 and not option.repeat else ""
     star = "*" if option.repeat else ""
     value = ""
     if option.takes_value:
-        action = f"({' '.join(option.choices)})" if option.choices else ("_files" if option.is_path else " ")
+        action = f"({' '.join(option.choices)})" if option.choices else (
+            "_files" if option.is_path else "_archlang_models" if option.is_model else " ")
         value = f":{option.flags[-1].lstrip('-').upper()}:{action}"
     flags = option.flags[0] if len(option.flags) == 1 else "{" + ",".join(option.flags) + "}"
     return f"'{star}{exclusive}'{flags}'[{option.help}]{value}'"
@@ -190,7 +223,7 @@ def _zsh_option(option: Option) -> str:
 
 def _fish(root: Command) -> str:
     lines = ["# fish completion for archlang (archlang completion fish; generated from its parser)",
-             "complete -c archlang -f"]
+             "complete -c archlang -f", _FISH_MODELS]
     for node in walk(root):
         condition = _fish_condition(node)
         for name, child in node.children.items():
@@ -214,6 +247,17 @@ def _fish_condition(node: Command) -> str:
     return "; and ".join(seen)
 
 
+_FISH_MODELS = """\
+function __archlang_models --description 'the names defined by the first .arch file on the line'
+    for w in (commandline -opc)
+        if string match -q -- '*.arch' $w; and test -f $w
+            archlang check --list $w 2>/dev/null | string replace -r '^\\S+\\s+([^\\s(]+).*' '$1'
+            return
+        end
+    end
+end"""
+
+
 def _fish_option(option: Option) -> str:
     parts = []
     for flag in option.flags:
@@ -223,6 +267,8 @@ def _fish_option(option: Option) -> str:
         parts.append(f"-x -a {shlex.quote(' '.join(option.choices))}")
     elif option.is_path:
         parts.append("-r -F")
+    elif option.is_model:
+        parts.append("-x -a '(__archlang_models)'")
     elif option.takes_value:
         parts.append("-x")
     parts.append(f"-d {shlex.quote(option.help)}")
