@@ -243,6 +243,7 @@ def test_stdin_errors_are_located_in_stdin(capsys, monkeypatch):
 
 @pytest.mark.parametrize("argv, message", [
     (["check", "-", "-"], "stdin (-) can be read only once"),
+    (["check", "--list", "--format", "json", "{folder}"], "--list prints text; it cannot be combined with --format json"),
     (["ir", "{folder}", "-m", "Tiny"], "'Tiny' is defined in several files under {folder}: "),
     (["ir", "{folder}", "-m", "Nope"], "no .arch file under {folder} defines 'Nope'"),
 ])
@@ -324,6 +325,7 @@ def test_check_sarif_is_structurally_valid_2_1_0(two_files, capsys):
     log = json.loads(out)
     assert log["version"] == "2.1.0" and log["$schema"].endswith("sarif-2.1.0.json")
     (sarif_run,) = log["runs"]
+    assert sarif_run["columnKind"] == "unicodeCodePoints"  # columns count characters, not UTF-16 units
     driver = sarif_run["tool"]["driver"]
     assert driver["name"] == "archlang" and driver["version"]
     rule_ids = {rule["id"] for rule in driver["rules"]}

@@ -92,6 +92,8 @@ def _color(stream) -> bool:
 
 
 def cmd_check(args) -> int:
+    if args.list and args.format != "text":
+        raise UsageError(f"--list prints text; it cannot be combined with --format {args.format}")
     paths = inputs.expand(args.files)
     note(args, f"checking {len(paths)} file{'s' if len(paths) != 1 else ''}")
     failures = {}

@@ -1,7 +1,7 @@
 """``archlang check --format json|sarif``: the diagnostics of a run, for tools instead of people.
 
-Both formats carry each diagnostic's start and end (1-based lines and columns, the end column
-just past the last character, as SARIF defines it), its kind (``shape``, ``syntax`` …), its
+Both formats carry each diagnostic's start and end (1-based lines and columns counted in
+characters, the end column just past the last character, as SARIF defines it), its kind (``shape``, ``syntax`` …), its
 message and notes.  JSON is archlang's own shape (documented in docs/cli.md); SARIF is the
 2.1.0 standard that GitHub code scanning and editors read.  Imports only archlang.errors.
 """
@@ -53,7 +53,7 @@ def to_sarif(files: list[str], failures: dict[str, ArchError], version: str) -> 
         "name": "archlang", "version": version,
         "rules": [{"id": kind, "shortDescription": {"text": f"archlang {kind} error"}} for kind in KINDS],
     }
-    run = {"tool": {"driver": driver}, "results": results,
+    run = {"tool": {"driver": driver}, "columnKind": "unicodeCodePoints", "results": results,
            "artifacts": [{"location": {"uri": _uri(path)}} for path in files]}
     return json.dumps({"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}, indent=2, ensure_ascii=False)
 
