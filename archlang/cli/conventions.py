@@ -10,8 +10,9 @@ without registering itself:
 * ``-m`` shown as ``MODEL`` unless the command labelled it (``SPACE`` where a space is meant).
 
 ``say`` prints a command's chatter ("wrote …"), which ``-q`` silences; a command's data (IR,
-a table, DOT) is printed whatever ``-q`` says.  Imports only the standard library and
-``archlang.cli.examples``.
+a table, DOT) is printed whatever ``-q`` says; ``note`` is what ``-v`` adds on stderr.
+``use_color`` is the one colour policy (NO_COLOR, FORCE_COLOR, a terminal).  Imports only the
+standard library and ``archlang.cli.examples``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from archlang.cli.examples import EXAMPLES
 
 
 class HelpFormatter(argparse.HelpFormatter):
-    """argparse's formatter, except that indented lines (the examples) are kept as written."""
+    """argparse's formatter, except that the examples section keeps its lines as written."""
 
     def _fill_text(self, text: str, width: int, indent: str) -> str:
         filled = []
