@@ -355,6 +355,17 @@ def test_sarif_uris_of_relative_paths_stay_relative_and_are_escaped(tmp_path, ca
     assert code == 1 and location["artifactLocation"]["uri"] == "my%20net.arch"
 
 
+def test_check_github_annotations(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a,b.arch").write_text(BAD)
+    (tmp_path / "good.arch").write_text(TINY)
+    code, out, err = run(["check", "--format", "github", "good.arch", "a,b.arch"], capsys)
+    assert code == 1 and err == ""
+    assert out == ("::error file=a%2Cb.arch,line=3,col=17,endLine=3,endColumn=18,title=archlang name error::"
+                   "unknown name 'y'\n")
+    assert run(["check", "--format", "github", "good.arch"], capsys) == (0, "", "")
+
+
 # ---- render --format without -o ---------------------------------------------------------------
 
 

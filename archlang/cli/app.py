@@ -113,6 +113,8 @@ def cmd_check(args) -> int:
         print(check_report.to_json([inputs.display(p) for p in paths], _displayed(failures)))
     elif args.format == "sarif":
         print(check_report.to_sarif([inputs.display(p) for p in paths], _displayed(failures), archlang.__version__))
+    elif args.format == "github" and failures:
+        print(check_report.to_github([inputs.display(p) for p in paths], _displayed(failures)))
     return 1 if failures else 0
 
 
@@ -496,9 +498,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("files", nargs="+", metavar="FILE", help="files, folders (every .arch file under them) or - (stdin)")
     check.add_argument("--list", action="store_true", help="print the blocks, models and spaces each file defines")
     check.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
-    check.add_argument("--format", choices=("text", "json", "sarif"), default="text",
+    check.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text",
                        help="text diagnostics on stderr (default), or every diagnostic with its start and "
-                       "end as JSON or SARIF 2.1.0 on stdout")
+                       "end on stdout: JSON, SARIF 2.1.0, or GitHub Actions annotations")
     check.set_defaults(run=cmd_check)
     ops_command.add_parser(sub)
 

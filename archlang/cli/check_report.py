@@ -1,9 +1,10 @@
-"""``archlang check --format json|sarif``: the diagnostics of a run, for tools instead of people.
+"""``archlang check --format json|sarif|github``: the diagnostics of a run, for tools instead of people.
 
 Both formats carry each diagnostic's start and end (1-based lines and columns counted in
 characters, the end column just past the last character, as SARIF defines it), its kind (``shape``, ``syntax`` …), its
 message and notes.  JSON is archlang's own shape (documented in docs/cli.md); SARIF is the
-2.1.0 standard that GitHub code scanning and editors read.  Imports only archlang.errors.
+2.1.0 standard that GitHub code scanning and editors read; ``github`` is one workflow command
+per diagnostic, which GitHub Actions shows as an annotation on the line.  Imports only archlang.errors.
 """
 
 from __future__ import annotations
@@ -77,3 +78,21 @@ def _uri(path: str) -> str:
         return path.strip("<>")  # <stdin>
     as_path = Path(path)
     return as_path.as_uri() if as_path.is_absolute() else quote(as_path.as_posix())
+
+
+def to_github(files: list[str], failures: dict[str, ArchError]) -> str:
+    """``::error file=…,line=…,col=…,endLine=…,endColumn=…,title=…::message`` lines."""
+    lines = []
+    for path in files:
+        for kind, d in located(failures[path]) if path in failures else ():
+            end_line, end_col = end_of(d)
+            where = f"file={_escape(d.file, True)},line={d.line},col={d.col},endLine={end_line},endColumn={end_col}"
+            text = _escape("\n".join([d.message, *d.notes]), False)
+            lines.append(f"::{'error' if d.severity == 'error' else 'warning'} {where},title=archlang {kind} error::{text}")
+    return "\n".join(lines)
+
+
+def _escape(text: str, in_property: bool) -> str:
+    """GitHub's escaping of a workflow command's message, or of a property's value."""
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return text.replace(":", "%3A").replace(",", "%2C") if in_property else text
