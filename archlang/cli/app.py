@@ -143,7 +143,9 @@ def _print_definitions(program) -> None:
 
 def cmd_fmt(args) -> int:
     changed, failed = [], False
-    for path in inputs.expand(args.files):
+    paths = inputs.expand(args.files)
+    note(args, f"formatting {len(paths)} file{'s' if len(paths) != 1 else ''}")
+    for path in paths:
         try:
             text = inputs.read_text(path)
             formatted = format_source(text, inputs.display(path))
