@@ -419,7 +419,7 @@ def test_bash_completion_completes_commands_options_choices_and_specs(tmp_path, 
     (tmp_path / "net.arch").write_text(TINY)
     (tmp_path / "notes.txt").write_text("")
     assert _bash_complete(script_path, "archlang s", tmp_path) == ["sample", "search", "space", "study", "summary"]
-    assert _bash_complete(script_path, "archlang check --format ", tmp_path) == ["json", "sarif", "text"]
+    assert _bash_complete(script_path, "archlang check --format ", tmp_path) == ["github", "json", "sarif", "text"]
     assert _bash_complete(script_path, "archlang study show --st", tmp_path) == ["--storage", "--study"]
     assert _bash_complete(script_path, "archlang check ", tmp_path) == ["-", "net.arch"]
     assert "notes.txt" in _bash_complete(script_path, "archlang compile net.arch -o ", tmp_path)
