@@ -17,21 +17,14 @@ import sys
 from pathlib import Path
 
 import archlang
-from archlang import files, objectives
-from archlang.api import export_onnx, load_weights
+from archlang import files
 from archlang.cli import ops as ops_command
 from archlang.cli.lsp import add_lsp_parser
 from archlang.errors import ArchError
 from archlang.errors.render import printable, render_error
-from archlang.ir import dims
-from archlang.ir.memory import check_fits
-from archlang.nas import Space
-from archlang.nas.describe import describe_space, sample_files
-from archlang.nas.progress import Progress
-from archlang.objectives import MissingDependency, ObjectiveError
-from archlang.report.summary import format_summary, summarize
-from archlang.syntax.fmt import format_source
-from archlang.syntax.source import read_source
+
+# Start-up: a command imports what it uses when it runs (the front end pulls in lark, the IR
+# pydantic), so ``archlang --version`` and ``archlang fmt`` never pay for the elaborator.
 
 
 class UsageError(Exception):
@@ -124,6 +117,9 @@ def _print_definitions(program) -> None:
 
 
 def cmd_fmt(args) -> int:
+    from archlang.syntax.fmt import format_source
+    from archlang.syntax.source import read_source
+
     changed, failed = [], False
     for path in args.files:
         try:
@@ -167,6 +163,8 @@ def parse_params(program, items: list[str]) -> dict:
 
 def parse_inputs(items: list[str]) -> dict:
     """``--input x=1x3x224x224`` (a name like ``B`` keeps that size symbolic)."""
+    from archlang.ir import dims
+
     inputs = {}
     for item in items or ():
         key, value = _split_assignment(item, "--input")
@@ -209,6 +207,7 @@ def cmd_compile(args) -> int:
     files.check_target(args.output)  # a bad output fails before torch is imported and the model built
     from archlang.backends.torch import build_module
     from archlang.backends.torch.checkpoint import save_state_dict
+    from archlang.ir.memory import check_fits
 
     model = _model_from_args(args)
     check_fits(model, "build it as a PyTorch module")  # refused before torch allocates anything
@@ -221,6 +220,8 @@ def cmd_compile(args) -> int:
 
 
 def cmd_export(args) -> int:
+    from archlang.api import export_onnx
+
     files.check_target(args.output)  # a bad output fails before the model is built
     model = _model_from_args(args)
     proto = export_onnx(model, weights=_weights_file(args.weights), opset=args.opset, functions=args.functions,
@@ -234,12 +235,16 @@ def cmd_export(args) -> int:
 
 def _weights_file(path: str | None):
     """``--weights``: a state dict read from the file, or a located error saying why it cannot be."""
+    from archlang.api import load_weights
+
     if path is None:
         return None
     return load_weights(Path(path))  # a WeightsError (exit 1) says what the file holds instead
 
 
 def cmd_summary(args) -> int:
+    from archlang.report.summary import format_summary, summarize
+
     summary = summarize(_model_from_args(args))
     if args.json:
         print(json.dumps(summary.to_json(), indent=2, ensure_ascii=False))
@@ -273,16 +278,22 @@ def cmd_render(args) -> int:
 
 
 def _space_from_args(args):
+    from archlang.nas import Space
+
     program = _program(args)
     return Space(program, args.model, params=parse_params(program, args.param), inputs=parse_inputs(args.input))
 
 
 def cmd_space(args) -> int:
+    from archlang.nas.describe import describe_space
+
     sys.stdout.write(describe_space(_space_from_args(args), unique_limit=args.unique_limit))
     return 0
 
 
 def cmd_sample(args) -> int:
+    from archlang.nas.describe import sample_files
+
     constraints = {"max_params": args.max_params, "max_macs": args.max_macs}
     space = _space_from_args(args)
     for line in sample_files(space, args.n, args.seed, constraints, Path(args.output) if args.output else None):
@@ -318,8 +329,12 @@ def _space_parsers(sub) -> None:
 
 
 def cmd_search(args) -> int:
+    from archlang import objectives
+    from archlang.nas import Space
     from archlang.nas.engine import search
+    from archlang.nas.progress import Progress
     from archlang.nas.study import SearchError
+    from archlang.objectives import MissingDependency, ObjectiveError
 
     try:
         objective = objectives.parse(args.objective)  # a user's file fails here, before the spec is read
