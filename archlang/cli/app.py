@@ -10,6 +10,7 @@ Backends are looked up lazily, so ``archlang check`` never imports torch.
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import math
 import os
@@ -22,6 +23,7 @@ from archlang.cli import ops as ops_command
 from archlang.cli.lsp import add_lsp_parser
 from archlang.errors import ArchError
 from archlang.errors.render import printable, render_error
+from archlang.errors.sources import register_source
 
 # Start-up: a command imports what it uses when it runs (the front end pulls in lark, the IR
 # pydantic), so ``archlang --version`` and ``archlang fmt`` never pay for the elaborator.
@@ -117,30 +119,60 @@ def _print_definitions(program) -> None:
 
 
 def cmd_fmt(args) -> int:
+    """Rewrite FILEs canonically; ``--check`` / ``--diff`` change nothing and exit 1 when a file
+    would change; ``-`` formats stdin to stdout."""
     from archlang.syntax.fmt import format_source
-    from archlang.syntax.source import read_source
 
     changed, failed = [], False
     for path in args.files:
         try:
-            text = read_source(path)
-            formatted = format_source(text, path)
+            text = _fmt_input(path)
+            formatted = format_source(text, _fmt_name(path))
         except ArchError as error:
             print(render_error(error, _color(sys.stderr)), file=sys.stderr)
             failed = True
             continue
-        if formatted != text:
-            if not args.check:
-                try:  # the spec keeps its mode; a symlinked spec is rewritten where it lives
-                    files.write_text(path, formatted, follow_symlinks=True)
-                except ArchError as error:
-                    print(render_error(error, _color(sys.stderr)), file=sys.stderr)
-                    failed = True
-                    continue
-            changed.append(path)
+        if args.diff:
+            sys.stdout.writelines(_unified_diff(text, formatted, _fmt_name(path)))
+        elif path == "-" and not args.check:
+            sys.stdout.write(formatted)
+        if formatted == text:
+            continue
+        if not (args.check or args.diff or path == "-"):
+            try:  # the spec keeps its mode; a symlinked spec is rewritten where it lives
+                files.write_text(path, formatted, follow_symlinks=True)
+            except ArchError as error:
+                print(render_error(error, _color(sys.stderr)), file=sys.stderr)
+                failed = True
+                continue
+        changed.append(path)
+    dry = args.check or args.diff
     for path in changed:
-        print(f"{'would reformat' if args.check else 'reformatted'} {path}")
-    return 1 if failed or (args.check and changed) else 0
+        if path != "-" or dry:  # reformatted stdin is on stdout already
+            print(f"{'would reformat' if dry else 'reformatted'} {_fmt_name(path)}",
+                  file=sys.stderr if args.diff or path == "-" else sys.stdout)
+    return 1 if failed or (dry and changed) else 0
+
+
+def _fmt_name(path: str) -> str:
+    return "<stdin>" if path == "-" else path
+
+
+def _fmt_input(path: str) -> str:
+    """The text of spec ``path``, or of stdin for ``-`` (registered for error carets)."""
+    from archlang.syntax.source import decode_source, read_source
+
+    if path != "-":
+        return read_source(path)
+    text = decode_source(sys.stdin.buffer.read(), "<stdin>")
+    register_source("<stdin>", text)
+    return text
+
+
+def _unified_diff(before: str, after: str, name: str) -> list[str]:
+    lines = difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
+                                 f"{name}\t(original)", f"{name}\t(formatted)")
+    return [line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines]
 
 
 # ---- ir ----------------------------------------------------------------------------------
@@ -464,8 +496,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     fmt = sub.add_parser("fmt", help="format .arch files canonically (keeps comments)",
                          description="Rewrite .arch files in the canonical style, keeping comments. Idempotent.")
-    fmt.add_argument("files", nargs="+", metavar="FILE")
+    fmt.add_argument("files", nargs="+", metavar="FILE", help="a spec; - formats stdin to stdout")
     fmt.add_argument("--check", action="store_true", help="change nothing; exit 1 if a file would be reformatted")
+    fmt.add_argument("--diff", action="store_true",
+                     help="change nothing; print a unified diff of the changes and exit 1 if there are any")
     fmt.set_defaults(run=cmd_fmt)
 
     ir = sub.add_parser("ir", help="print the elaborated IR of a model or space, one line per node",

@@ -15,6 +15,7 @@ from archlang.errors import SpaceError
 from archlang.ir import BlockName, Graph, Member, Model, Node, dims
 from archlang.ir.types import TensorType
 from archlang.ops._spec import normalise_default
+from archlang.syntax.fmt import format_source
 
 _KEYWORDS = {"input", "if", "elif", "else", "for", "in", "return", "assert", "constrain", "tie", "let", "not",
              "and", "or", "true", "false", "none", "import", "from", "as", "block", "model", "space"}
@@ -26,7 +27,8 @@ def model_to_arch(model: Model, header: str = "") -> str:
     writer = _Writer()
     writer.entry(model)
     lines = [f"# {line}" if line else "#" for line in header.splitlines()]
-    return "\n".join(lines + ([""] if lines else []) + writer.blocks) + "\n"
+    text = "\n".join(lines + ([""] if lines else []) + writer.blocks) + "\n"
+    return format_source(text)  # canonical: a generated file passes ``archlang fmt --check``
 
 
 class _Writer:
