@@ -31,6 +31,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent.parent
 LAUNCHER = "import sys; from archlang_launcher import main; sys.exit(main())"  # the console script
 COMMANDS = {
+    "python -c pass": ["-c", "pass"],  # the floor: the interpreter and site-packages, nothing of ours
     "import archlang": ["-c", "import archlang"],
     "archlang --version": ["-c", LAUNCHER, "--version"],
     "archlang check specs/vision/resnet.arch": ["-c", LAUNCHER, "check", "specs/vision/resnet.arch"],
