@@ -412,11 +412,15 @@ def _spaces() -> list[tuple[Path, str]]:
 def test_generated_arch_files_are_canonical(path: Path, name: str):
     """What ``archlang sample``, a search's report and ``Space.to_arch`` write passes ``fmt --check``."""
     from archlang import space
+    from archlang.elaborate.program import loads_program
 
     searched = space(path, name)
     for seed in (0, 1):
         text = searched.to_arch(searched.sample(seed=seed))
         assert format_source(text) == text
+    # what a search scores (``Space.fix``: the same code, not laid out) is what it writes
+    fixed, written = searched.fix(searched.sample(seed=1)), loads_program(text, f"{name}.arch")
+    assert _printed_irs(fixed) == _printed_irs(written)
 
 
 @settings(max_examples=min(EXAMPLES, 30), deadline=None, suppress_health_check=list(HealthCheck))

@@ -21,14 +21,17 @@ _KEYWORDS = {"input", "if", "elif", "else", "for", "in", "return", "assert", "co
              "and", "or", "true", "false", "none", "import", "from", "as", "block", "model", "space"}
 
 
-def model_to_arch(model: Model, header: str = "") -> str:
+def model_to_arch(model: Model, header: str = "", *, canonical: bool = True) -> str:
+    """The .arch text of ``model``; ``canonical``: as ``archlang fmt`` writes it (what a user
+    reads), else the same code without the line breaking (half the cost, for a program that is
+    only loaded)."""
     if model.choices:
         raise SpaceError(f"{model.name} still has free choices; fix them first", model.choices[0].span)
     writer = _Writer()
     writer.entry(model)
     lines = [f"# {line}" if line else "#" for line in header.splitlines()]
     text = "\n".join(lines + ([""] if lines else []) + writer.blocks) + "\n"
-    return format_source(text)  # canonical: a generated file passes ``archlang fmt --check``
+    return format_source(text) if canonical else text  # canonical: passes ``archlang fmt --check``
 
 
 class _Writer:
