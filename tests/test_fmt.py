@@ -482,3 +482,14 @@ def test_a_syntax_error_on_stdin_is_located_there():
     assert result.returncode == 1 and result.stdout == ""
     assert result.stderr.startswith("<stdin>:1:") and "model M( {" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_folder_stands_for_every_arch_file_below_it(tmp_path):
+    (tmp_path / "sub").mkdir()
+    for name in ("a.arch", "sub/b.arch"):
+        (tmp_path / name).write_text(UGLY)
+    (tmp_path / "notes.txt").write_text(UGLY)
+    result = _fmt([str(tmp_path)])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [f"reformatted {tmp_path / 'a.arch'}", f"reformatted {tmp_path / 'sub' / 'b.arch'}"]
+    assert (tmp_path / "sub" / "b.arch").read_text() == PRETTY and (tmp_path / "notes.txt").read_text() == UGLY

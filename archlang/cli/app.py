@@ -124,7 +124,7 @@ def cmd_fmt(args) -> int:
     from archlang.syntax.fmt import format_source
 
     changed, failed = [], False
-    for path in args.files:
+    for path in _fmt_paths(args.files):
         try:
             text = _fmt_input(path)
             formatted = format_source(text, _fmt_name(path))
@@ -152,6 +152,18 @@ def cmd_fmt(args) -> int:
             print(f"{'would reformat' if dry else 'reformatted'} {_fmt_name(path)}",
                   file=sys.stderr if args.diff or path == "-" else sys.stdout)
     return 1 if failed or (dry and changed) else 0
+
+
+def _fmt_paths(paths: list[str]) -> list[str]:
+    """The files to format: a folder stands for every ``.arch`` file below it (sorted; links to
+    folders are not followed), as black takes a folder."""
+    found = []
+    for path in paths:
+        if path != "-" and Path(path).is_dir():
+            found += sorted(str(p) for p in Path(path).rglob("*.arch") if p.is_file())
+        else:
+            found.append(path)
+    return found
 
 
 def _fmt_name(path: str) -> str:
@@ -496,7 +508,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     fmt = sub.add_parser("fmt", help="format .arch files canonically (keeps comments)",
                          description="Rewrite .arch files in the canonical style, keeping comments. Idempotent.")
-    fmt.add_argument("files", nargs="+", metavar="FILE", help="a spec; - formats stdin to stdout")
+    fmt.add_argument("files", nargs="+", metavar="FILE",
+                     help="a spec, or a folder (every .arch file below it); - formats stdin to stdout")
     fmt.add_argument("--check", action="store_true", help="change nothing; exit 1 if a file would be reformatted")
     fmt.add_argument("--diff", action="store_true",
                      help="change nothing; print a unified diff of the changes and exit 1 if there are any")
