@@ -121,37 +121,36 @@ def _print_definitions(program) -> None:
 def cmd_fmt(args) -> int:
     """Rewrite FILEs canonically; ``--check`` / ``--diff`` change nothing and exit 1 when a file
     would change; ``-`` formats stdin to stdout."""
+    dry = args.check or args.diff
+    outcomes = [(path, _fmt_one(path, args)) for path in _fmt_paths(args.files)]
+    for path, outcome in outcomes:
+        if outcome == "changed" and (path != "-" or dry):  # reformatted stdin is on stdout already
+            print(f"{'would reformat' if dry else 'reformatted'} {_fmt_name(path)}",
+                  file=sys.stderr if args.diff or path == "-" else sys.stdout)
+    failed = any(outcome == "failed" for _, outcome in outcomes)
+    return 1 if failed or (dry and any(outcome == "changed" for _, outcome in outcomes)) else 0
+
+
+def _fmt_one(path: str, args) -> str:
+    """Format one spec as the flags say: "same", "changed" or "failed" (reported on stderr)."""
     from archlang.syntax.fmt import format_source
 
-    changed, failed = [], False
-    for path in _fmt_paths(args.files):
-        try:
-            text = _fmt_input(path)
-            formatted = format_source(text, _fmt_name(path))
-        except ArchError as error:
-            print(render_error(error, _color(sys.stderr)), file=sys.stderr)
-            failed = True
-            continue
+    try:
+        text = _fmt_input(path)
+        formatted = format_source(text, _fmt_name(path))
         if args.diff:
             sys.stdout.writelines(_unified_diff(text, formatted, _fmt_name(path)))
         elif path == "-" and not args.check:
             sys.stdout.write(formatted)
         if formatted == text:
-            continue
+            return "same"
         if not (args.check or args.diff or path == "-"):
-            try:  # the spec keeps its mode; a symlinked spec is rewritten where it lives
-                files.write_text(path, formatted, follow_symlinks=True)
-            except ArchError as error:
-                print(render_error(error, _color(sys.stderr)), file=sys.stderr)
-                failed = True
-                continue
-        changed.append(path)
-    dry = args.check or args.diff
-    for path in changed:
-        if path != "-" or dry:  # reformatted stdin is on stdout already
-            print(f"{'would reformat' if dry else 'reformatted'} {_fmt_name(path)}",
-                  file=sys.stderr if args.diff or path == "-" else sys.stdout)
-    return 1 if failed or (dry and changed) else 0
+            # the spec keeps its mode; a symlinked spec is rewritten where it lives
+            files.write_text(path, formatted, follow_symlinks=True)
+        return "changed"
+    except ArchError as error:
+        print(render_error(error, _color(sys.stderr)), file=sys.stderr)
+        return "failed"
 
 
 def _fmt_paths(paths: list[str]) -> list[str]:
