@@ -5,7 +5,8 @@ takes (the times are in benchmarks/startup.py and docs/benchmarks.md).
 * ``archlang --version`` and ``archlang fmt`` never import the IR or pydantic;
 * ``archlang check`` imports none of torch, onnx, optuna, rich, numpy, nor the search core, the
   objectives or the backends; it builds pydantic validators only for the IR classes it makes;
-  with the per-user cache warm it loads Lark's parser tables instead of building them.
+  with the per-user cache warm it loads Lark's parser tables instead of building them, and a
+  damaged cache is built again and replaced whole.
 """
 
 from __future__ import annotations
@@ -93,3 +94,13 @@ def test_check_imports_what_it_uses_and_loads_the_parser_tables_from_the_cache(t
     assert not {m for m in modules if m.startswith(unused)}
     # ResNet has no search decisions, ties or constraints: those validators are never built
     assert warm["validators"] == ["Graph", "Member", "Model", "Node", "ParamSpec", "TensorType"]
+
+
+def test_a_damaged_table_cache_is_built_again_and_replaced_whole(tmp_path):
+    assert _probe(CHECK, cache=tmp_path)["grammar_built"] == 1
+    [tables] = (tmp_path / "archlang").iterdir()
+    tables.write_bytes(tables.read_bytes()[:1000])  # as a process killed while writing would leave it
+    again = _probe(CHECK, cache=tmp_path)
+    assert again["code"] == 0 and again["grammar_built"] == 1
+    assert [p.name for p in (tmp_path / "archlang").iterdir()] == [tables.name]  # no temporary file left
+    assert _probe(CHECK, cache=tmp_path)["grammar_built"] == 0
