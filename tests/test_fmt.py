@@ -72,6 +72,12 @@ def test_specs_format_well(path: Path):
     assert_formats_well(path.read_text())
 
 
+@pytest.mark.parametrize("path", SPECS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_shipped_spec_passes_fmt_check(path: Path):
+    text = path.read_text()
+    assert format_source(text, str(path)) == text, f"run `archlang fmt {path.relative_to(ROOT)}`"
+
+
 # ---- specific behaviour -------------------------------------------------------------------
 
 
