@@ -12,6 +12,7 @@ Backends are looked up lazily, so ``archlang check`` never imports torch.
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import math
 import sys
@@ -19,22 +20,16 @@ import time
 from pathlib import Path
 
 import archlang
-from archlang import files, objectives
-from archlang.api import export_onnx, load_weights
+from archlang import files
 from archlang.cli import check_report, completion, conventions, inputs
 from archlang.cli import ops as ops_command
 from archlang.cli.conventions import note, say
 from archlang.cli.lsp import add_lsp_parser
 from archlang.errors import ArchError
 from archlang.errors.render import printable, render_error
-from archlang.ir import dims
-from archlang.ir.memory import check_fits
-from archlang.nas import Space
-from archlang.nas.describe import describe_space, sample_files
-from archlang.nas.progress import Progress, spinner
-from archlang.objectives import MissingDependency, ObjectiveError
-from archlang.report.summary import format_summary, summarize
-from archlang.syntax.fmt import format_source
+
+# Start-up: a command imports what it uses when it runs (the front end pulls in lark, the IR
+# pydantic), so ``archlang --version`` and ``archlang fmt`` never pay for the elaborator.
 
 
 class UsageError(Exception):
@@ -142,6 +137,11 @@ def _print_definitions(program) -> None:
 
 
 def cmd_fmt(args) -> int:
+    """Rewrite FILEs canonically; ``--check`` / ``--diff`` change nothing and exit 1 when a file
+    would change; ``-`` formats stdin to stdout."""
+    from archlang.syntax.fmt import format_source
+
+    dry = args.check or args.diff
     changed, failed = [], False
     paths = inputs.expand(args.files)
     note(args, f"formatting {len(paths)} file{'s' if len(paths) != 1 else ''}")
@@ -153,11 +153,13 @@ def cmd_fmt(args) -> int:
             print(render_error(error, _color(sys.stderr)), file=sys.stderr)
             failed = True
             continue
-        if path == inputs.STDIN and not args.check:  # a filter, as black - and ruff format - are
+        if args.diff:
+            sys.stdout.writelines(_unified_diff(text, formatted, inputs.display(path)))
+        elif path == inputs.STDIN and not args.check:  # a filter, as black - and ruff format - are
             sys.stdout.write(formatted)
             continue
         if formatted != text:
-            if not args.check:
+            if not dry:
                 try:  # the spec keeps its mode; a symlinked spec is rewritten where it lives
                     files.write_text(path, formatted, follow_symlinks=True)
                 except ArchError as error:
@@ -165,9 +167,16 @@ def cmd_fmt(args) -> int:
                     failed = True
                     continue
             changed.append(path)
-    for path in changed:
-        say(args, f"{'would reformat' if args.check else 'reformatted'} {inputs.display(path)}")
-    return 1 if failed or (args.check and changed) else 0
+    for path in changed:  # with --diff, stdout holds the diff alone
+        say(args, f"{'would reformat' if dry else 'reformatted'} {inputs.display(path)}",
+            file=sys.stderr if args.diff else None)
+    return 1 if failed or (dry and changed) else 0
+
+
+def _unified_diff(before: str, after: str, name: str) -> list[str]:
+    lines = difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
+                                 f"{name}\t(original)", f"{name}\t(formatted)")
+    return [line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines]
 
 
 # ---- ir ----------------------------------------------------------------------------------
@@ -190,6 +199,8 @@ def parse_params(program, items: list[str]) -> dict:
 
 def parse_inputs(items: list[str]) -> dict:
     """``--input x=1x3x224x224`` (a name like ``B`` keeps that size symbolic)."""
+    from archlang.ir import dims
+
     inputs = {}
     for item in items or ():
         key, value = _split_assignment(item, "--input")
@@ -233,6 +244,8 @@ def cmd_compile(args) -> int:
     model = _model_from_args(args)  # and so does a bad spec or file argument
     from archlang.backends.torch import build_module
     from archlang.backends.torch.checkpoint import save_state_dict
+    from archlang.ir.memory import check_fits
+    from archlang.nas.progress import spinner
 
     check_fits(model, "build it as a PyTorch module")  # refused before torch allocates anything
     fmt = args.format or ("safetensors" if args.output.endswith(".safetensors") else "pt")
@@ -245,6 +258,9 @@ def cmd_compile(args) -> int:
 
 
 def cmd_export(args) -> int:
+    from archlang.api import export_onnx
+    from archlang.nas.progress import spinner
+
     files.check_target(args.output)  # a bad output fails before the model is built
     model = _model_from_args(args)
     with spinner(f"exporting {args.model} to {args.output}", quiet=args.quiet):
@@ -259,12 +275,16 @@ def cmd_export(args) -> int:
 
 def _weights_file(path: str | None):
     """``--weights``: a state dict read from the file, or a located error saying why it cannot be."""
+    from archlang.api import load_weights
+
     if path is None:
         return None
     return load_weights(Path(path))  # a WeightsError (exit 1) says what the file holds instead
 
 
 def cmd_summary(args) -> int:
+    from archlang.report.summary import format_summary, summarize
+
     summary = summarize(_model_from_args(args))
     if args.json:
         print(json.dumps(summary.to_json(), indent=2, ensure_ascii=False))
@@ -305,11 +325,16 @@ def _default_diagram(args) -> str | None:
 
 
 def _space_from_args(args):
+    from archlang.nas import Space
+
     program = _program(args)
     return Space(program, args.model, params=parse_params(program, args.param), inputs=parse_inputs(args.input))
 
 
 def cmd_space(args) -> int:
+    from archlang.nas.describe import describe_space
+    from archlang.nas.progress import spinner
+
     space = _space_from_args(args)
     with spinner(f"counting the architectures of {args.model}", quiet=args.quiet):
         text = describe_space(space, unique_limit=args.unique_limit)
@@ -318,6 +343,8 @@ def cmd_space(args) -> int:
 
 
 def cmd_sample(args) -> int:
+    from archlang.nas.describe import sample_files
+
     constraints = {"max_params": args.max_params, "max_macs": args.max_macs}
     space = _space_from_args(args)
     out = Path(args.output) if args.output else None
@@ -358,8 +385,12 @@ def _space_parsers(sub) -> None:
 
 
 def cmd_search(args) -> int:
+    from archlang import objectives
+    from archlang.nas import Space
     from archlang.nas.engine import search
+    from archlang.nas.progress import Progress
     from archlang.nas.study import SearchError
+    from archlang.objectives import MissingDependency, ObjectiveError
 
     try:
         objective = objectives.parse(args.objective)  # a user's file fails here, before the spec is read
@@ -511,6 +542,8 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("files", nargs="+", metavar="FILE",
                      help="files, folders (every .arch file under them) or - (stdin to stdout)")
     fmt.add_argument("--check", action="store_true", help="change nothing; exit 1 if a file would be reformatted")
+    fmt.add_argument("--diff", action="store_true",
+                     help="change nothing; print a unified diff of the changes and exit 1 if there are any")
     fmt.set_defaults(run=cmd_fmt)
 
     ir = sub.add_parser("ir", help="print the elaborated IR of a model or space, one line per node",

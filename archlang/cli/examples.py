@@ -22,6 +22,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "fmt": (
         "archlang fmt specs/",
         "archlang fmt --check specs/                # for CI: exit 1 if a file would change",
+        "archlang fmt --diff specs/vision/resnet.arch",
         "archlang fmt - < net.arch > formatted.arch",
     ),
     "ir": (

@@ -22,7 +22,7 @@ FLOAT_DTYPES = ("float32", "float16", "bfloat16", "float64")
 class TensorType(BaseModel):
     """dtype + symbolic shape, e.g. ``float32[B, 64, 56, 56]``."""
 
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, defer_build=True)  # built on first use
 
     dtype: str = "float32"
     shape: tuple[Any, ...]  # tuple[Dim, ...]
@@ -46,7 +46,7 @@ class TensorType(BaseModel):
 class ParamSpec(BaseModel):
     """One parameter or buffer owned by a layer, named locally (``weight``, ``running_mean``)."""
 
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, defer_build=True)  # built on first use
 
     name: str
     shape: tuple[Any, ...]  # tuple[Dim, ...]

@@ -15,18 +15,23 @@ from archlang.errors import SpaceError
 from archlang.ir import BlockName, Graph, Member, Model, Node, dims
 from archlang.ir.types import TensorType
 from archlang.ops._spec import normalise_default
+from archlang.syntax.fmt import format_source
 
 _KEYWORDS = {"input", "if", "elif", "else", "for", "in", "return", "assert", "constrain", "tie", "let", "not",
              "and", "or", "true", "false", "none", "import", "from", "as", "block", "model", "space"}
 
 
-def model_to_arch(model: Model, header: str = "") -> str:
+def model_to_arch(model: Model, header: str = "", *, canonical: bool = True) -> str:
+    """The .arch text of ``model``; ``canonical``: as ``archlang fmt`` writes it (what a user
+    reads), else the same code without the line breaking (half the cost, for a program that is
+    only loaded)."""
     if model.choices:
         raise SpaceError(f"{model.name} still has free choices; fix them first", model.choices[0].span)
     writer = _Writer()
     writer.entry(model)
     lines = [f"# {line}" if line else "#" for line in header.splitlines()]
-    return "\n".join(lines + ([""] if lines else []) + writer.blocks) + "\n"
+    text = "\n".join(lines + ([""] if lines else []) + writer.blocks) + "\n"
+    return format_source(text) if canonical else text  # canonical: passes ``archlang fmt --check``
 
 
 class _Writer:
