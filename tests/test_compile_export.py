@@ -30,6 +30,8 @@ SMALL = [
     ("vision/hybrid.arch", "Hybrid_Tiny", None),
     ("text/mamba.arch", "Mamba_Tiny", None),
     ("text/moe.arch", "MoE_Tiny", None),
+    ("vision/densenet.arch", "DenseNet_Tiny", None),
+    ("vision/regnet.arch", "RegNetY_Tiny", None),
 ]
 
 

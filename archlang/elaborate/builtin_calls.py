@@ -53,23 +53,60 @@ def constant_builtin(fn):
 
 
 def sequential_builtin(body, args, kwargs, expr):
-    prefix = kwargs.pop("prefix", "")
-    if kwargs:
-        raise ArchTypeError(f"Sequential has no argument '{next(iter(kwargs))}' (it takes layers and prefix=)", expr.span)
-    if not isinstance(prefix, str):
-        raise ArchTypeError("Sequential's prefix must be a string", expr.span)
+    prefix, start = _sequential_options(kwargs, expr)
     count = None
-    if len(args) == 1 and isinstance(args[0], (list, tuple, SymbolicList)):
+    if len(args) == 1 and isinstance(args[0], (list, tuple, SymbolicList)) and not _is_named_item(args[0]):
         items = args[0]
         if isinstance(items, SymbolicList):
             items, count = items.items, items.count
     else:
         items = args
-    for item, arg in zip(items, expr.args if len(expr.args) == len(items) else [expr] * len(items)):
+    spans = [a.span for a in expr.args] if len(expr.args) == len(items) else [expr.span] * len(items)
+    names, items = _item_names(items, spans, expr)
+    if names and (prefix or start):
+        raise ArchTypeError("a Sequential of named items takes no prefix= or start=", expr.span)
+    for item, span in zip(items, spans):
         if not isinstance(item, Layer):
-            raise ArchTypeError(f"Sequential takes layers, got {describe(item)}", arg.span)
+            raise ArchTypeError(f"Sequential takes layers, got {describe(item)}", span)
     body.ctx.built(len(items), expr.span)
-    return SeqLayer(tuple(items), prefix, expr.span, count)
+    return SeqLayer(tuple(items), prefix, expr.span, count, start, names)
+
+
+def _sequential_options(kwargs: dict, expr) -> tuple[str, int]:
+    """``prefix=`` and ``start=``: the generated item names are ``prefix`` + ``start``, ``start + 1`` …"""
+    prefix = kwargs.pop("prefix", "")
+    start = kwargs.pop("start", 0)
+    if kwargs:
+        raise ArchTypeError(
+            f"Sequential has no argument '{next(iter(kwargs))}' (it takes layers, prefix= and start=)", expr.span)
+    if not isinstance(prefix, str):
+        raise ArchTypeError("Sequential's prefix must be a string", expr.span)
+    if type(start) is not int or start < 0:
+        raise ArchTypeError(f"Sequential's start must be a non-negative integer, got {describe(start)}", expr.span)
+    return prefix, start
+
+
+def _is_named_item(value) -> bool:
+    return isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str)
+
+
+def _item_names(items, spans, expr) -> tuple[tuple[str, ...], list]:
+    """Items written ``(name, layer)``, as in PyTorch's ``OrderedDict``: (names, layers).
+    Either every item is named or none is."""
+    named = [_is_named_item(item) for item in items]
+    if not any(named):
+        return (), list(items)
+    if not all(named):
+        span = spans[named.index(False)]
+        raise ArchTypeError("either every item of a Sequential is named, (\"name\", layer), or none is", span)
+    names = tuple(name for name, _ in items)
+    for name, span in zip(names, spans):
+        if not name or "." in name:
+            raise ArchTypeError(f"a Sequential item's name must be non-empty and without '.', got {name!r}", span)
+    duplicate = next((n for i, n in enumerate(names) if n in names[:i]), None)
+    if duplicate is not None:
+        raise ArchTypeError(f"the Sequential has two items named '{duplicate}'", spans[names.index(duplicate, names.index(duplicate) + 1)])
+    return names, [layer for _, layer in items]
 
 
 def special_builtins() -> dict[str, Builtin]:

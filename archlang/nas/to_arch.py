@@ -115,10 +115,17 @@ class _Body:
         if member.kind == "block":
             return f"{self.w.block_name(member.graph)}()"
         if member.kind == "sequential":
-            items = ", ".join(self.member(m) for _, m in member.members)
-            prefix = member.attrs.get("prefix")
-            return f"Sequential({items}{f', prefix={_literal(prefix)}' if prefix else ''})"
+            return self.sequential(member)
         raise SpaceError("a choice is still free in this model", member.span)
+
+    def sequential(self, member: Member) -> str:
+        """Items named as the spec named them: ``(name, layer)`` pairs, or ``prefix=`` / ``start=``."""
+        if member.attrs.get("named"):
+            items = ", ".join(f"({_literal(name)}, {self.member(m)})" for name, m in member.members)
+            return f"Sequential([{items}])"
+        items = ", ".join(self.member(m) for _, m in member.members)
+        options = "".join(f", {k}={_literal(member.attrs[k])}" for k in ("prefix", "start") if member.attrs.get(k))
+        return f"Sequential({items}{options})"
 
     def node(self, node: Node) -> str:
         if node.kind == "op" and node.op == "item":
