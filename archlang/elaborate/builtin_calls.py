@@ -10,11 +10,13 @@ here so that their errors are located at the call.  A builtin that is also a ten
 from __future__ import annotations
 
 from archlang import ops
+from archlang.elaborate import constants
 from archlang.elaborate.builtins import CONSTANT_BUILTINS, OpLimit, b_sum_numbers, describe
 from archlang.elaborate.choices import choose_builtin
 from archlang.elaborate.values import Builtin, Layer, SeqLayer, SymbolicList, TensorVal
 from archlang.errors import ArchTypeError, LimitError, OpError
 from archlang.errors.limits import LIMITS
+from archlang.ir.types import ConstTensor
 from archlang.syntax import ast
 
 
@@ -109,6 +111,23 @@ def _item_names(items, spans, expr) -> tuple[tuple[str, ...], list]:
     return names, [layer for _, layer in items]
 
 
+def tensor_builtin(body, args, kwargs, expr):
+    """``tensor(data, dtype=…)``: a constant tensor from nested lists of numbers (``range``s
+    included), computed while elaborating; what ``Buffer`` and ``Parameter(init=…)`` take."""
+    dtype = kwargs.pop("dtype", None)
+    if kwargs or len(args) != 1:
+        raise ArchTypeError("tensor() takes one list (nested lists of numbers) and dtype=", expr.span)
+    return constants.make_tensor(args[0], dtype, expr.span, body.ctx)
+
+
+def meshgrid_builtin(body, args, kwargs, expr):
+    """``meshgrid([a, b], indexing="ij")`` on constant tensors, as torch.meshgrid."""
+    indexing = kwargs.pop("indexing", "ij")
+    if kwargs or len(args) != 1 or not isinstance(args[0], (list, tuple)):
+        raise ArchTypeError("meshgrid() takes one list of constant tensors and indexing=", expr.span)
+    return constants.meshgrid(list(args[0]), indexing, expr.span, body.ctx)
+
+
 def special_builtins() -> dict[str, Builtin]:
     """The builtin functions by name (``choice`` is handled by the body itself: its options
     are evaluated lazily, one per option)."""
@@ -117,6 +136,8 @@ def special_builtins() -> dict[str, Builtin]:
     table["Sequential"] = Builtin("Sequential", sequential_builtin)
     table["choice"] = Builtin("choice", None)
     table["choose"] = Builtin("choose", choose_builtin)
+    table["tensor"] = Builtin("tensor", tensor_builtin)
+    table["meshgrid"] = Builtin("meshgrid", meshgrid_builtin)
     for name, builtin in table.items():  # `sum`, `abs`: also tensor functions
         spec = ops.get(name)
         if spec is not None and spec.kind == "function":
@@ -127,7 +148,7 @@ def special_builtins() -> dict[str, Builtin]:
 def _or_tensor_op(spec, constant_fn):
     """A builtin that is also an op: ``abs(x)`` / ``sum(x, dim=1)`` on a tensor is the op."""
     def call(body, args, kwargs, expr):
-        if args and isinstance(args[0], TensorVal):
+        if args and isinstance(args[0], (TensorVal, ConstTensor)):
             return body.call_op(spec, args, kwargs, expr)
         return constant_fn(body, args, kwargs, expr)
 

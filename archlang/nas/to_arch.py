@@ -13,7 +13,7 @@ from archlang import ops
 from archlang.elaborate.program import builtins
 from archlang.errors import SpaceError
 from archlang.ir import BlockName, Graph, Member, Model, Node, dims
-from archlang.ir.types import TensorType
+from archlang.ir.types import ConstTensor, TensorType
 from archlang.ops._spec import normalise_default
 
 _KEYWORDS = {"input", "if", "elif", "else", "for", "in", "return", "assert", "constrain", "tie", "let", "not",
@@ -183,6 +183,8 @@ def _is_default(spec, attr, value) -> bool:
 def _literal(value) -> str:
     if isinstance(value, BlockName):
         return str(value)
+    if isinstance(value, ConstTensor):  # a Buffer's or a Parameter's values, written out
+        return f"tensor({_literal(value.nested())}, dtype={_literal(value.dtype)})"
     if isinstance(value, bool):
         return "true" if value else "false"
     if value is None:
