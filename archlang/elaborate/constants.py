@@ -91,8 +91,11 @@ def make_tensor(data, dtype: str | None, span: Span, ctx) -> ConstTensor:
         array = to_array(data)
     else:
         _check_nested(data, span)
-        array = np.asarray(data)
-        if array.dtype == object:
+        try:
+            array = np.asarray(data)
+        except ValueError:
+            array = None
+        if array is None or array.dtype == object:
             raise ArchTypeError("tensor: the lists must be rectangular (every row the same length)", span)
         if array.dtype == np.float64:  # a float literal is float32, as torch.tensor makes it
             array = array.astype(np.float32)

@@ -37,19 +37,22 @@ def _parameter_infer(a: dict, inputs: list):
     if a["shape"] is None:
         fail("Parameter needs a shape, or an initial value: Parameter(init=tensor([...]))", "shape")
     _check_sizes("Parameter", a["shape"], "shape")
-    init = a["init"]
-    if isinstance(init, ConstTensor) and tuple(init.shape) != tuple(a["shape"]):
-        fail(f"Parameter: the initial value is {init.dtype}[{', '.join(map(str, init.shape))}], "
-             f"not of the shape [{', '.join(dims.to_str(d) for d in a['shape'])}]", "init")
-    if isinstance(init, ConstTensor) and init.dtype not in ("float32", "float64", "float16", "bfloat16"):
-        fail(f"Parameter: a learnable tensor is floating point; the initial value is {init.dtype}", "init")
     return tensor("float32", a["shape"])
 
 
 def _parameter_canonical(a: dict) -> dict:
-    """``Parameter(init=t)`` takes its shape from ``t``."""
-    if a["shape"] is None and isinstance(a["init"], ConstTensor):
-        return {**a, "shape": tuple(a["init"].shape)}
+    """``Parameter(init=t)`` takes its shape from ``t`` (checked when constructed, so a
+    Parameter declared and never applied is checked too)."""
+    init = a["init"]
+    if not isinstance(init, ConstTensor):
+        return a
+    if init.dtype not in ("float32", "float64", "float16", "bfloat16"):
+        fail(f"Parameter: a learnable tensor is floating point; the initial value is {init.dtype}", "init")
+    if a["shape"] is None:
+        return {**a, "shape": tuple(init.shape)}
+    if tuple(init.shape) != tuple(a["shape"]):
+        fail(f"Parameter: the initial value is {init.dtype}[{', '.join(map(str, init.shape))}], "
+             f"not of the shape [{', '.join(dims.to_str(d) for d in a['shape'])}]", "init")
     return a
 
 
