@@ -32,6 +32,7 @@ SMALL = [
     ("text/moe.arch", "MoE_Tiny", None),
     ("vision/densenet.arch", "DenseNet_Tiny", None),
     ("vision/regnet.arch", "RegNetY_Tiny", None),
+    ("vision/swin.arch", "Swin_Tiny", None),
 ]
 
 

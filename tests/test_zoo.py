@@ -28,7 +28,7 @@ SPECS = ROOT / "specs"
 ZOO = [
     "vision/mobilenet.arch", "vision/efficientnet.arch", "vision/convnext.arch", "vision/unet.arch",
     "vision/mlp_mixer.arch", "vision/hybrid.arch", "text/mamba.arch", "text/moe.arch",
-    "vision/densenet.arch", "vision/regnet.arch",
+    "vision/densenet.arch", "vision/regnet.arch", "vision/swin.arch",
 ]
 REFERENCE = STATE_DICTS
 
@@ -46,6 +46,7 @@ TINY = {
     "MoE_Tiny": {"ids": (2, 9)},
     "DenseNet_Tiny": {"x": (2, 3, 32, 32)},
     "RegNetY_Tiny": {"x": (2, 3, 32, 32)},
+    "Swin_Tiny": {"x": (2, 3, 32, 32)},
 }
 VOCAB = 256  # of the tiny language models
 
@@ -70,6 +71,7 @@ PARAMS = {
     "DenseNet169": 14_149_480,
     "RegNetY_400MF": 4_344_144,
     "RegNetY_800MF": 6_432_512,
+    "Swin_T": 28_288_354,
 }
 
 # torchvision's published GFLOPS (really MACs) at 1×3×224×224.
@@ -83,6 +85,7 @@ GMACS = {
     "DenseNet169": 3.36,
     "RegNetY_400MF": 0.40,
     "RegNetY_800MF": 0.83,
+    "Swin_T": 4.49,
 }
 
 
@@ -175,11 +178,13 @@ def test_mobilenet_v2_state_dict_is_torchvisions(programs):
     assert archlang.summary(program, "MobileNetV2").params == reference["num_params"]
 
 
-# torchvision models whose containers are named (OrderedDict / add_module in torchvision):
-# the spec's state dict is torchvision's, key for key, and the module computes its logits.
+# torchvision models whose containers are named (OrderedDict / add_module in torchvision) or
+# that keep buffers: the spec's state dict is torchvision's, key for key, a checkpoint of it
+# loads strictly, and the module computes torchvision's logits.
 TORCHVISION = [
     ("vision/densenet.arch", "DenseNet121", "densenet121"),
     ("vision/regnet.arch", "RegNetY_400MF", "regnet_y_400mf"),
+    ("vision/swin.arch", "Swin_T", "swin_t"),  # with its relative_position_index buffers
 ]
 
 
@@ -191,9 +196,9 @@ def test_torchvision_state_dict_loads_strictly_and_outputs_match(programs, rel, 
     ours = [[k, list(spec.shape), spec.dtype] for k, spec in state_dict_entries(program.elaborate(name).graph)]
     assert ours == reference["state_dict"]
     module = archlang.to_torch(program, name, seed=0)
-    checkpoint = {k: torch.zeros(shape, dtype=getattr(torch, dtype)) for k, shape, dtype in reference["state_dict"]}
-    module.load_state_dict(checkpoint, strict=True)
     assert_matches_torchvision(module, key)
+    checkpoint = {k: torch.zeros(shape, dtype=getattr(torch, dtype)) for k, shape, dtype in reference["state_dict"]}
+    module.load_state_dict(checkpoint, strict=True)  # a checkpoint of torchvision's layout loads strictly
 
 
 @pytest.mark.parametrize("name", sorted(PARAMS))

@@ -212,7 +212,13 @@ def apply_op(op: str, tensors: list, attrs: dict, span: Span, ctx) -> ConstTenso
     except (ValueError, IndexError) as error:
         raise ArchTypeError(f"{op} on constant tensors of shapes {[list(a.shape) for a in arrays]}: {error}",
                             span) from None
-    return from_array(result, span, ctx)
+    check_size(result.shape, span)
+    return from_array(result, span, None if op in _VIEWS else ctx)
+
+
+# ops that rearrange the elements they are given: they build nothing new for the budget
+_VIEWS = frozenset({"flatten", "reshape", "view", "permute", "transpose", "unsqueeze", "squeeze", "contiguous",
+                    "clone", "to", "flip", "roll"})
 
 
 def _flatten(arrays, a):
