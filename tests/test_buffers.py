@@ -159,3 +159,12 @@ def test_constant_arithmetic_broadcasts_as_torch_does(shape, drop, op, seed):
     module = archlang.to_torch(archlang.loads(text), "M")
     want = {"+": a + b, "-": a - b, "*": a * b, "//": torch.div(a, b, rounding_mode="floor")}[op]
     assert torch.equal(module.k, want)
+
+
+def test_a_buffer_has_its_values_type_and_costs_nothing():
+    program = archlang.loads(WINDOW)
+    body = program.elaborate("Window").graph.nodes[1].body
+    node = next(n for n in body.nodes if n.target == "relative_position_index")
+    assert (node.op, str(node.type)) == ("Buffer", "int64[2401]")
+    rows = {r.path: r for r in archlang.summary(program, "Window").rows}
+    assert (rows["attn.relative_position_index"].params, rows["attn.relative_position_index"].macs) == (0, 0)
