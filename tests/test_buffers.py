@@ -134,6 +134,8 @@ def test_written_back_buffers_keep_their_values():
     ("c = Parameter([3], init=tensor([1.0, 2.0]))", "Parameter: the initial value is float32[2], not of the shape [3]",
      ArchError),
     ("c = softmax(tensor([1.0, 2.0]), dim=0)", "softmax cannot be computed on constant tensors", ArchError),
+    ("c = Buffer(arange(7))", "Buffer takes a constant tensor computed while elaborating", ArchError),
+    ("c = tensor([1.0, 2.0])[x]", "a constant tensor cannot be indexed by a model tensor", ArchError),
 ])
 def test_mistakes_with_constants_are_located_errors(line, message, kind):
     text = f"model Bad() {{\n    input x: [B, 2]\n    {line}\n    return x\n}}\n"

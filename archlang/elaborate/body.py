@@ -630,6 +630,9 @@ class Body(Evaluator):
         if lifted is not None:
             return self._lifted_choice(lifted, lambda a, k: self.construct_op(spec, a, k, expr), args, kwargs, expr)
         if any(isinstance(v, (TensorVal, list)) and _is_tensorish(v) for v in list(args) + list(kwargs.values())):
+            if spec.name in ("Buffer", "Parameter"):  # Buffer(arange(7)): a model tensor, not a constant
+                raise ArchTypeError(f"{spec.name} takes a constant tensor computed while elaborating, "
+                                    "tensor([...]) (tensor(range(n)) for arange(n)), not a model tensor", expr.span)
             raise ArchTypeError(
                 f"{spec.name} is a layer: construct it first, then apply it, e.g. {spec.name}(...)(x)",
                 expr.span,

@@ -15,10 +15,14 @@ from __future__ import annotations
 
 from math import prod
 
+from archlang.elaborate.values import TensorVal
 from archlang.errors import ArchTypeError, LimitError, Span
 from archlang.errors.limits import LIMITS
 from archlang.ir import dims
 from archlang.ir.types import DTYPES, ConstTensor
+
+# What a mistake of mixing the two kinds of tensors is told to do instead.
+MIXING_HINT = "declare it as a member, buf = Buffer(t, persistent=false), and use buf()"
 
 # The operators of the language on constant tensors (numpy's ufuncs by name).
 BINARY = {"+": "add", "-": "subtract", "*": "multiply", "/": "true_divide", "//": "floor_divide",
@@ -189,6 +193,8 @@ def index(value: ConstTensor, items: tuple, span: Span, ctx) -> ConstTensor:
             if isinstance(item, slice) and not all(p is None or type(p) is int for p in (item.start, item.stop, item.step)):
                 raise ArchTypeError("a constant tensor's slice bounds must be concrete integers", span)
             converted.append(item)
+        elif isinstance(item, TensorVal):
+            raise ArchTypeError(f"a constant tensor cannot be indexed by a model tensor; {MIXING_HINT}", span)
         else:
             raise ArchTypeError(f"cannot index a constant tensor with {type(item).__name__}", span)
     try:

@@ -179,8 +179,8 @@ class Evaluator:
         """A constant tensor meets a tensor of the model only through a Buffer, which backends
         store once, rather than as a literal copied into every forward."""
         if any(isinstance(v, ConstTensor) for v in values):
-            raise ArchTypeError("a constant tensor cannot be combined with a model tensor directly; "
-                                "declare it as a member, buf = Buffer(t, persistent=false), and use buf()", span)
+            raise ArchTypeError(f"a constant tensor cannot be combined with a model tensor directly; {constants.MIXING_HINT}",
+                                span)
 
     def _tensor_binary(self, expr: ast.Binary, left, right):
         op = _TENSOR_OPS.get(expr.op)
