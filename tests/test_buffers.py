@@ -170,3 +170,26 @@ def test_a_buffer_has_its_values_type_and_costs_nothing():
     assert (node.op, str(node.type)) == ("Buffer", "int64[2401]")
     rows = {r.path: r for r in archlang.summary(program, "Window").rows}
     assert (rows["attn.relative_position_index"].params, rows["attn.relative_position_index"].macs) == (0, 0)
+
+
+BUFFERED_SPACE = """
+space Scaled() {
+    input x: [B, 4]
+    scale = Buffer(tensor([1.0, 2.0, 3.0, 4.0]))
+    shift = Buffer(tensor([0.5, 0.5, 0.5, 0.5]), persistent=false)
+    fc = Linear(4, choice(4, 8, label="w"))
+    return fc(x * scale() + shift())
+}
+"""
+
+
+def test_a_supernet_keeps_buffers_and_a_derived_architecture_inherits_them():
+    space = archlang.space(archlang.loads(BUFFERED_SPACE, filename="scaled.arch"), "Scaled")
+    net = archlang.supernet(space, method="spos", seed=0)
+    small = space.check(archlang.nas.Assignment({"w": 0}, space.hash))
+    state = net.subnet_state_dict(small)
+    assert list(state) == ["scale", "fc.weight", "fc.bias"]
+    fixed = archlang.to_torch(space.fix(small), seed=0)
+    fixed.load_state_dict(state, strict=True)
+    x = torch.randn(3, 4)
+    assert torch.allclose(fixed(x), (x * torch.tensor([1.0, 2.0, 3.0, 4.0]) + 0.5) @ state["fc.weight"].T + state["fc.bias"])
