@@ -193,3 +193,23 @@ def test_a_supernet_keeps_buffers_and_a_derived_architecture_inherits_them():
     fixed.load_state_dict(state, strict=True)
     x = torch.randn(3, 4)
     assert torch.allclose(fixed(x), (x * torch.tensor([1.0, 2.0, 3.0, 4.0]) + 0.5) @ state["fc.weight"].T + state["fc.bias"])
+
+
+def test_masks_are_built_from_constants_as_torch_builds_them():
+    program = archlang.loads("""
+model Masks() {
+    input x: [B, 4]
+    m = tensor([[0, 1, 2], [1, 0, 2]])
+    filled = Buffer(masked_fill(tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]), m != 0, -100.0))
+    chosen = Buffer(where(m == 0, tensor([1.0]), tensor([[5.0], [6.0]])))
+    counted = Buffer(cumsum(tensor([1, 2, 3]), dim=0) + maximum(tensor([1, 5]), tensor([3])).sum())
+    causal = Buffer(logical_not(tril(tensor([[1, 1, 1], [1, 1, 1], [1, 1, 1]])) == 1).mean(dim=[1]) * 1.0)
+    return x
+}
+""")
+    module = archlang.to_torch(program, "Masks")
+    m = torch.tensor([[0, 1, 2], [1, 0, 2]])
+    assert torch.equal(module.filled, torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]).masked_fill(m != 0, -100.0))
+    assert torch.equal(module.chosen, torch.where(m == 0, torch.tensor([1.0]), torch.tensor([[5.0], [6.0]])))
+    assert torch.equal(module.counted, torch.cumsum(torch.tensor([1, 2, 3]), 0) + 8)
+    assert torch.allclose(module.causal, torch.tensor([2 / 3, 1 / 3, 0.0]))

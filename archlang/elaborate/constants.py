@@ -213,6 +213,12 @@ def apply_op(op: str, tensors: list, attrs: dict, span: Span, ctx) -> ConstTenso
     if fn is None:
         raise ArchTypeError(f"{op} cannot be computed on constant tensors (supported: {', '.join(sorted(_OPS))})", span)
     arrays = [to_array(t) for t in tensors]
+    if op in _ELEMENTWISE:  # broadcasting may multiply sizes: refuse before numpy allocates
+        try:
+            check_size(_np().broadcast_shapes(*[a.shape for a in arrays]), span)
+        except ValueError:
+            raise ArchTypeError(f"{op}: cannot broadcast constant tensors of shapes {[list(a.shape) for a in arrays]}",
+                                span) from None
     try:
         result = fn(arrays, attrs)
     except (ValueError, IndexError) as error:
@@ -240,13 +246,25 @@ def _reduce(name):
         np = _np()
         axis = a.get("dim")
         axis = tuple(axis) if isinstance(axis, (list, tuple)) else axis
-        return getattr(np, name)(arrays[0], axis=axis, keepdims=a.get("keepdim", False))
+        x = arrays[0]
+        if name == "mean" and not np.issubdtype(x.dtype, np.floating):  # a mean is float32, never float64
+            x = x.astype(np.float32)
+        return getattr(np, name)(x, axis=axis, keepdims=a.get("keepdim", False))
 
     return reduce
 
 
 def _unary(name):
     return lambda arrays, a: getattr(_np(), name)(arrays[0])
+
+
+def _elementwise(name):
+    return lambda arrays, a: getattr(_np(), name)(*arrays)
+
+
+def _masked_fill(arrays, a):
+    x, mask = arrays
+    return _np().where(mask, _np().asarray(a["value"], dtype=x.dtype), x)
 
 
 def _concrete_shape(shape) -> tuple:
@@ -277,4 +295,14 @@ _OPS = {
     "roll": lambda arrays, a: _np().roll(arrays[0], a["shifts"], axis=None if a.get("dims") is None else tuple(a["dims"])),
     "tril": lambda arrays, a: _np().tril(arrays[0], a.get("diagonal", 0)),
     "triu": lambda arrays, a: _np().triu(arrays[0], a.get("diagonal", 0)),
+    "mean": _reduce("mean"),
+    "cumsum": lambda arrays, a: _np().cumsum(arrays[0], axis=a["dim"]),
+    "logical_not": _unary("logical_not"),
+    "where": _elementwise("where"),
+    "maximum": _elementwise("maximum"),
+    "minimum": _elementwise("minimum"),
+    "logical_and": _elementwise("logical_and"),
+    "logical_or": _elementwise("logical_or"),
+    "masked_fill": _masked_fill,
 }
+_ELEMENTWISE = frozenset({"where", "maximum", "minimum", "logical_and", "logical_or", "masked_fill"})
