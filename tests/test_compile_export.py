@@ -30,6 +30,9 @@ SMALL = [
     ("vision/hybrid.arch", "Hybrid_Tiny", None),
     ("text/mamba.arch", "Mamba_Tiny", None),
     ("text/moe.arch", "MoE_Tiny", None),
+    ("vision/densenet.arch", "DenseNet_Tiny", None),
+    ("vision/regnet.arch", "RegNetY_Tiny", None),
+    ("vision/swin.arch", "Swin_Tiny", None),
 ]
 
 

@@ -41,6 +41,9 @@ ZOO = {
     "Hybrid_Tiny": ("vision/hybrid.arch", [(1, 3, 32, 32), (3, 3, 32, 32)]),
     "Mamba_Tiny": ("text/mamba.arch", [(1, 5), (3, 9)]),
     "MoE_Tiny": ("text/moe.arch", [(1, 5), (3, 9)]),
+    "DenseNet_Tiny": ("vision/densenet.arch", [(1, 3, 32, 32), (3, 3, 32, 32)]),
+    "RegNetY_Tiny": ("vision/regnet.arch", [(1, 3, 32, 32), (3, 3, 32, 32)]),
+    "Swin_Tiny": ("vision/swin.arch", [(1, 3, 32, 32), (3, 3, 32, 32)]),
 }
 TOKEN_MODELS = {"GPT2_Tiny", "Mamba_Tiny", "MoE_Tiny"}
 

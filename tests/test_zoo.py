@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from _reference import STATE_DICTS
+from _torchvision_numerics import assert_matches_torchvision
 
 import archlang
 from archlang.ir.params import state_dict_entries
@@ -27,6 +28,7 @@ SPECS = ROOT / "specs"
 ZOO = [
     "vision/mobilenet.arch", "vision/efficientnet.arch", "vision/convnext.arch", "vision/unet.arch",
     "vision/mlp_mixer.arch", "vision/hybrid.arch", "text/mamba.arch", "text/moe.arch",
+    "vision/densenet.arch", "vision/regnet.arch", "vision/swin.arch",
 ]
 REFERENCE = STATE_DICTS
 
@@ -42,6 +44,9 @@ TINY = {
     "Hybrid_Tiny": {"x": (2, 3, 32, 32)},
     "Mamba_Tiny": {"ids": (2, 9)},
     "MoE_Tiny": {"ids": (2, 9)},
+    "DenseNet_Tiny": {"x": (2, 3, 32, 32)},
+    "RegNetY_Tiny": {"x": (2, 3, 32, 32)},
+    "Swin_Tiny": {"x": (2, 3, 32, 32)},
 }
 VOCAB = 256  # of the tiny language models
 
@@ -62,6 +67,11 @@ PARAMS = {
     "Mixer_S16": 18_528_264,
     "Mixer_B16": 59_880_472,
     "Mamba_130M": 129_135_360,
+    "DenseNet121": 7_978_856,
+    "DenseNet169": 14_149_480,
+    "RegNetY_400MF": 4_344_144,
+    "RegNetY_800MF": 6_432_512,
+    "Swin_T": 28_288_354,
 }
 
 # torchvision's published GFLOPS (really MACs) at 1×3×224×224.
@@ -71,6 +81,11 @@ GMACS = {
     "MobileNetV3Small": 0.057,
     "EfficientNetB0": 0.386,
     "ConvNeXtTiny": 4.456,
+    "DenseNet121": 2.834,
+    "DenseNet169": 3.36,
+    "RegNetY_400MF": 0.40,
+    "RegNetY_800MF": 0.83,
+    "Swin_T": 4.49,
 }
 
 
@@ -161,6 +176,29 @@ def test_mobilenet_v2_state_dict_is_torchvisions(programs):
     built = [[k, list(v.shape), str(v.dtype).removeprefix("torch.")] for k, v in module.state_dict().items()]
     assert built == reference["state_dict"]
     assert archlang.summary(program, "MobileNetV2").params == reference["num_params"]
+
+
+# torchvision models whose containers are named (OrderedDict / add_module in torchvision) or
+# that keep buffers: the spec's state dict is torchvision's, key for key, a checkpoint of it
+# loads strictly, and the module computes torchvision's logits.
+TORCHVISION = [
+    ("vision/densenet.arch", "DenseNet121", "densenet121"),
+    ("vision/regnet.arch", "RegNetY_400MF", "regnet_y_400mf"),
+    ("vision/swin.arch", "Swin_T", "swin_t"),  # with its relative_position_index buffers
+]
+
+
+@pytest.mark.parametrize("rel, name, key", TORCHVISION, ids=[k for _, _, k in TORCHVISION])
+def test_torchvision_state_dict_loads_strictly_and_outputs_match(programs, rel, name, key):
+    torch = pytest.importorskip("torch")
+    reference = _reference(key)
+    program = programs(rel)
+    ours = [[k, list(spec.shape), spec.dtype] for k, spec in state_dict_entries(program.elaborate(name).graph)]
+    assert ours == reference["state_dict"]
+    module = archlang.to_torch(program, name, seed=0)
+    assert_matches_torchvision(module, key)
+    checkpoint = {k: torch.zeros(shape, dtype=getattr(torch, dtype)) for k, shape, dtype in reference["state_dict"]}
+    module.load_state_dict(checkpoint, strict=True)  # a checkpoint of torchvision's layout loads strictly
 
 
 @pytest.mark.parametrize("name", sorted(PARAMS))

@@ -13,7 +13,7 @@ from archlang import ops
 from archlang.elaborate.program import builtins
 from archlang.errors import SpaceError
 from archlang.ir import BlockName, Graph, Member, Model, Node, dims
-from archlang.ir.types import TensorType
+from archlang.ir.types import ConstTensor, TensorType
 from archlang.ops._spec import normalise_default
 from archlang.syntax.fmt import format_source
 
@@ -120,10 +120,17 @@ class _Body:
         if member.kind == "block":
             return f"{self.w.block_name(member.graph)}()"
         if member.kind == "sequential":
-            items = ", ".join(self.member(m) for _, m in member.members)
-            prefix = member.attrs.get("prefix")
-            return f"Sequential({items}{f', prefix={_literal(prefix)}' if prefix else ''})"
+            return self.sequential(member)
         raise SpaceError("a choice is still free in this model", member.span)
+
+    def sequential(self, member: Member) -> str:
+        """Items named as the spec named them: ``(name, layer)`` pairs, or ``prefix=`` / ``start=``."""
+        if member.attrs.get("named"):
+            items = ", ".join(f"({_literal(name)}, {self.member(m)})" for name, m in member.members)
+            return f"Sequential([{items}])"
+        items = ", ".join(self.member(m) for _, m in member.members)
+        options = "".join(f", {k}={_literal(member.attrs[k])}" for k in ("prefix", "start") if member.attrs.get(k))
+        return f"Sequential({items}{options})"
 
     def node(self, node: Node) -> str:
         if node.kind == "op" and node.op == "item":
@@ -181,6 +188,8 @@ def _is_default(spec, attr, value) -> bool:
 def _literal(value) -> str:
     if isinstance(value, BlockName):
         return str(value)
+    if isinstance(value, ConstTensor):  # a Buffer's or a Parameter's values, written out
+        return f"tensor({_literal(value.nested())}, dtype={_literal(value.dtype)})"
     if isinstance(value, bool):
         return "true" if value else "false"
     if value is None:

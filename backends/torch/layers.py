@@ -69,7 +69,9 @@ def make_parameter(attrs: dict) -> nn.Parameter:
     shape = tuple(attrs["shape"])
     init = attrs.get("init", "normal")
     std = attrs.get("std", 0.02)
-    if init == "zeros":
+    if not isinstance(init, str):  # a constant tensor computed while elaborating
+        data = torch.tensor(init.values, dtype=torch.float32).reshape(shape)
+    elif init == "zeros":
         data = torch.zeros(shape)
     elif init == "ones":
         data = torch.ones(shape)
@@ -80,3 +82,9 @@ def make_parameter(attrs: dict) -> nn.Parameter:
     else:
         data = torch.empty(shape).normal_(std=std)
     return nn.Parameter(data)
+
+
+def make_buffer(attrs: dict) -> torch.Tensor:
+    """The tensor of a ``Buffer``: the values computed while elaborating, in their dtype."""
+    value = attrs["value"]
+    return torch.tensor(value.values, dtype=getattr(torch, value.dtype)).reshape(value.shape)
