@@ -1,0 +1,87 @@
+"""The text models of the zoo against Hugging Face ``transformers`` (issue 14, item 8).
+
+For each model: a ``transformers`` model built from a tiny config with random weights (never
+downloaded) gives its state dict, which the module the torch backend builds from the spec
+loads with ``strict=True``, names and shapes as they are; both then compute the same logits
+(≤ 1e-5 relative), in torch and, for GPT-2, through ONNX (onnxruntime).  Every weight is
+redrawn first, biases and norm scales included, so a parameter read from the wrong place or
+in the wrong layout changes the output.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+
+import archlang  # noqa: E402
+
+SPECS = Path(__file__).resolve().parents[1] / "specs"
+VOCAB = 256  # of every tiny language model here
+
+
+def randomised(reference, seed: int = 0):
+    """The reference in eval mode with every floating parameter and buffer redrawn."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for value in reference.state_dict().values():
+            if value.is_floating_point():
+                value.copy_(torch.randn(value.shape, generator=gen) * 0.2)
+    return reference.eval()
+
+
+def loaded(spec: str, model: str, reference):
+    """Our module for ``model``, with the reference's state dict loaded strictly."""
+    ours = archlang.to_torch(str(SPECS / spec), model, seed=1).eval()
+    ours.load_state_dict(reference.state_dict(), strict=True)
+    return ours
+
+
+def token_ids(shape: tuple, seed: int = 0):
+    return torch.randint(0, VOCAB, shape, generator=torch.Generator().manual_seed(seed))
+
+
+def assert_relative(got, expected, tolerance: float = 1e-5) -> None:
+    """Elementwise |got - expected| ≤ tolerance × max |expected| (≤ 1e-5 relative)."""
+    assert got.shape == expected.shape
+    scale = float(expected.abs().max())
+    assert scale > 0
+    error = float((got - expected).abs().max())
+    assert error <= tolerance * scale, f"max error {error:.3g} against a scale of {scale:.3g}"
+
+
+def logits(reference, ids):
+    with torch.no_grad():
+        return reference(ids).logits
+
+
+# ---- GPT-2 ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def gpt2():
+    config = transformers.GPT2Config(vocab_size=VOCAB, n_positions=32, n_layer=2, n_head=2, n_embd=32,
+                                     resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)
+    return randomised(transformers.GPT2LMHeadModel(config))
+
+
+def test_gpt2_loads_the_transformers_state_dict_and_computes_the_same(gpt2):
+    ours = loaded("text/gpt2.arch", "GPT2_Tiny", gpt2)
+    assert ours.lm_head.weight is ours.transformer.wte.weight  # the tie is one Parameter
+    assert tuple(ours.transformer.h[0].attn.c_attn.weight.shape) == (32, 96)  # Conv1D: [in, out]
+    ids = token_ids((3, 11))
+    with torch.no_grad():
+        assert_relative(ours(ids), logits(gpt2, ids))
+
+
+def test_gpt2_through_onnx_computes_what_transformers_computes(gpt2):
+    ort = pytest.importorskip("onnxruntime")
+    proto = archlang.to_onnx(str(SPECS / "text/gpt2.arch"), "GPT2_Tiny", weights=gpt2.state_dict())
+    run = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    for shape in [(1, 5), (2, 13)]:
+        ids = token_ids(shape, seed=shape[1])
+        (got,) = run.run(None, {proto.graph.input[0].name: ids.numpy()})
+        assert_relative(torch.from_numpy(got), logits(gpt2, ids))
