@@ -85,3 +85,17 @@ def test_gpt2_through_onnx_computes_what_transformers_computes(gpt2):
         ids = token_ids(shape, seed=shape[1])
         (got,) = run.run(None, {proto.graph.input[0].name: ids.numpy()})
         assert_relative(torch.from_numpy(got), logits(gpt2, ids))
+
+
+# ---- Mamba ---------------------------------------------------------------------------------
+
+
+def test_mamba_loads_the_transformers_state_dict_and_computes_the_same():
+    """HF's slow path (no CUDA kernels on CPU): the sequential selective scan in float32."""
+    config = transformers.MambaConfig(vocab_size=VOCAB, hidden_size=32, num_hidden_layers=2, state_size=8,
+                                      expand=2, conv_kernel=4)
+    reference = randomised(transformers.MambaForCausalLM(config))
+    ours = loaded("text/mamba.arch", "Mamba_Tiny", reference)
+    assert ours.lm_head.weight is ours.backbone.embeddings.weight
+    ids = token_ids((2, 9))
+    assert_relative(ours(ids).detach(), logits(reference, ids))

@@ -211,7 +211,7 @@ def test_unet_keeps_the_resolution(programs):
 
 def test_language_models_are_causal_and_tied(programs):
     torch = pytest.importorskip("torch")
-    for rel, name, tied in (("text/mamba.arch", "Mamba_Tiny", ("lm_head", "backbone.embedding")),
+    for rel, name, tied in (("text/mamba.arch", "Mamba_Tiny", ("lm_head", "backbone.embeddings")),
                             ("text/moe.arch", "MoE_Tiny", ("lm_head", "wte"))):
         module = archlang.to_torch(programs(rel), name, seed=0).eval()
         assert module.get_submodule(tied[0]).weight is module.get_submodule(tied[1]).weight
@@ -346,10 +346,10 @@ def test_mamba_computes_what_the_reference_computes(programs):
     backbone = module.backbone
     ids = torch.randint(0, VOCAB, (2, 9))
     with torch.no_grad():
-        h = backbone.embedding(ids)
+        h = backbone.embeddings(ids)
         for layer in backbone.layers:
             normed = F.rms_norm(h, (h.shape[-1],), layer.norm.weight, eps=1e-5)
             h = h + _mamba_mixer_reference(layer.mixer, normed)
         h = F.rms_norm(h, (h.shape[-1],), backbone.norm_f.weight, eps=1e-5)
-        expected = h @ backbone.embedding.weight.t()
+        expected = h @ backbone.embeddings.weight.t()
         torch.testing.assert_close(module(ids), expected, rtol=1e-4, atol=1e-5)
