@@ -187,6 +187,7 @@ SMALL = {
     ("text/gpt2.arch", "GPT2_Tiny"): {"T": (1, 16)},
     ("text/mamba.arch", "Mamba_Tiny"): {"T": (1, 12)},
     ("text/moe.arch", "MoE_Tiny"): {"T": (1, 16)},
+    ("text/llama.arch", "Llama_Tiny"): {"T": (1, 16)},
 }
 _PAIRS: dict = {}
 

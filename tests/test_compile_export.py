@@ -30,6 +30,7 @@ SMALL = [
     ("vision/hybrid.arch", "Hybrid_Tiny", None),
     ("text/mamba.arch", "Mamba_Tiny", None),
     ("text/moe.arch", "MoE_Tiny", None),
+    ("text/llama.arch", "Llama_Tiny", None),
 ]
 
 

@@ -99,3 +99,31 @@ def test_mamba_loads_the_transformers_state_dict_and_computes_the_same():
     assert ours.lm_head.weight is ours.backbone.embeddings.weight
     ids = token_ids((2, 9))
     assert_relative(ours(ids).detach(), logits(reference, ids))
+
+
+# ---- Llama 3 -------------------------------------------------------------------------------
+
+
+LLAMA3_ROPE = {"rope_type": "llama3", "rope_theta": 500000.0, "factor": 8.0, "low_freq_factor": 1.0,
+               "high_freq_factor": 4.0, "original_max_position_embeddings": 8192}
+
+
+def test_llama_loads_the_transformers_state_dict_and_computes_the_same():
+    """Grouped-query attention (4 query heads, 2 key/value heads), RoPE with llama3 scaling in
+    all three frequency bands, SwiGLU, RMSNorm, untied head."""
+    config = transformers.LlamaConfig(vocab_size=VOCAB, hidden_size=64, intermediate_size=96, num_hidden_layers=2,
+                                      num_attention_heads=4, num_key_value_heads=2, rms_norm_eps=1e-5,
+                                      max_position_embeddings=64, rope_parameters=dict(LLAMA3_ROPE))
+    reference = randomised(transformers.LlamaForCausalLM(config))
+    ours = loaded("text/llama.arch", "Llama_Tiny", reference)
+    assert ours.lm_head.weight is not ours.model.embed_tokens.weight
+    ids = token_ids((2, 40))
+    with torch.no_grad():
+        assert_relative(ours(ids), logits(reference, ids))
+
+
+def test_llama_3_1_8b_has_its_published_parameter_count():
+    """The block's defaults are Llama 3.1 8B's (too big to build in a test; the IR counts it)."""
+    summary = archlang.summary(str(SPECS / "text/llama.arch"), "Llama3_2_1B", hidden_size=4096,
+                               intermediate_size=14336, num_hidden_layers=32, factor=8.0, tie_word_embeddings=False)
+    assert summary.params == 8_030_261_248

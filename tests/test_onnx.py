@@ -41,8 +41,9 @@ ZOO = {
     "Hybrid_Tiny": ("vision/hybrid.arch", [(1, 3, 32, 32), (3, 3, 32, 32)]),
     "Mamba_Tiny": ("text/mamba.arch", [(1, 5), (3, 9)]),
     "MoE_Tiny": ("text/moe.arch", [(1, 5), (3, 9)]),
+    "Llama_Tiny": ("text/llama.arch", [(1, 5), (3, 9)]),
 }
-TOKEN_MODELS = {"GPT2_Tiny", "Mamba_Tiny", "MoE_Tiny"}
+TOKEN_MODELS = {"GPT2_Tiny", "Mamba_Tiny", "MoE_Tiny", "Llama_Tiny"}
 
 
 def randomised(module) -> dict:

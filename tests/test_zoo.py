@@ -1,5 +1,6 @@
 """The model zoo: MobileNetV2/V3, EfficientNet, ConvNeXt, U-Net, MLP-Mixer, a CoAtNet-style
-hybrid (specs/vision), Mamba and a mixture-of-experts transformer (specs/text).
+hybrid (specs/vision), Mamba, a Llama-3-style decoder and a mixture-of-experts transformer
+(specs/text).
 
 For every model in those files: it checks and elaborates; the analytic parameter count
 (``archlang.summary``) equals the parameters of the module the torch backend builds (on the
@@ -26,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SPECS = ROOT / "specs"
 ZOO = [
     "vision/mobilenet.arch", "vision/efficientnet.arch", "vision/convnext.arch", "vision/unet.arch",
-    "vision/mlp_mixer.arch", "vision/hybrid.arch", "text/mamba.arch", "text/moe.arch",
+    "vision/mlp_mixer.arch", "vision/hybrid.arch", "text/mamba.arch", "text/moe.arch", "text/llama.arch",
 ]
 REFERENCE = STATE_DICTS
 
@@ -42,6 +43,7 @@ TINY = {
     "Hybrid_Tiny": {"x": (2, 3, 32, 32)},
     "Mamba_Tiny": {"ids": (2, 9)},
     "MoE_Tiny": {"ids": (2, 9)},
+    "Llama_Tiny": {"ids": (2, 9)},
 }
 VOCAB = 256  # of the tiny language models
 
@@ -62,6 +64,7 @@ PARAMS = {
     "Mixer_S16": 18_528_264,
     "Mixer_B16": 59_880_472,
     "Mamba_130M": 129_135_360,
+    "Llama3_2_1B": 1_235_814_400,  # meta-llama/Llama-3.2-1B (tied head)
 }
 
 # torchvision's published GFLOPS (really MACs) at 1×3×224×224.
