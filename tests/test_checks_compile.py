@@ -188,6 +188,7 @@ SMALL = {
     ("text/mamba.arch", "Mamba_Tiny"): {"T": (1, 12)},
     ("text/moe.arch", "MoE_Tiny"): {"T": (1, 16)},
     ("text/llama.arch", "Llama_Tiny"): {"T": (1, 16)},
+    ("text/bert.arch", "BERT_Tiny"): {"T": (1, 16)},
 }
 _PAIRS: dict = {}
 

@@ -31,6 +31,7 @@ SMALL = [
     ("text/mamba.arch", "Mamba_Tiny", None),
     ("text/moe.arch", "MoE_Tiny", None),
     ("text/llama.arch", "Llama_Tiny", None),
+    ("text/bert.arch", "BERT_Tiny", None),
 ]
 
 

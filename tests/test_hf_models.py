@@ -127,3 +127,21 @@ def test_llama_3_1_8b_has_its_published_parameter_count():
     summary = archlang.summary(str(SPECS / "text/llama.arch"), "Llama3_2_1B", hidden_size=4096,
                                intermediate_size=14336, num_hidden_layers=32, factor=8.0, tie_word_embeddings=False)
     assert summary.params == 8_030_261_248
+
+
+# ---- BERT ----------------------------------------------------------------------------------
+
+
+def test_bert_loads_the_transformers_state_dict_and_computes_the_same():
+    """BertModel: the last hidden state and the pooler output (token type 0, no mask)."""
+    config = transformers.BertConfig(vocab_size=VOCAB, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                                     intermediate_size=64, max_position_embeddings=32, hidden_dropout_prob=0.0,
+                                     attention_probs_dropout_prob=0.0)
+    reference = randomised(transformers.BertModel(config))
+    ours = loaded("text/bert.arch", "BERT_Tiny", reference)
+    ids = token_ids((3, 10))
+    with torch.no_grad():
+        hidden, pooled = ours(ids)
+        expected = reference(ids)
+    assert_relative(hidden, expected.last_hidden_state)
+    assert_relative(pooled, expected.pooler_output)

@@ -1,6 +1,6 @@
 """The model zoo: MobileNetV2/V3, EfficientNet, ConvNeXt, U-Net, MLP-Mixer, a CoAtNet-style
-hybrid (specs/vision), Mamba, a Llama-3-style decoder and a mixture-of-experts transformer
-(specs/text).
+hybrid (specs/vision), Mamba, a Llama-3-style decoder, BERT and a
+mixture-of-experts transformer (specs/text).
 
 For every model in those files: it checks and elaborates; the analytic parameter count
 (``archlang.summary``) equals the parameters of the module the torch backend builds (on the
@@ -28,6 +28,7 @@ SPECS = ROOT / "specs"
 ZOO = [
     "vision/mobilenet.arch", "vision/efficientnet.arch", "vision/convnext.arch", "vision/unet.arch",
     "vision/mlp_mixer.arch", "vision/hybrid.arch", "text/mamba.arch", "text/moe.arch", "text/llama.arch",
+    "text/bert.arch",
 ]
 REFERENCE = STATE_DICTS
 
@@ -44,6 +45,7 @@ TINY = {
     "Mamba_Tiny": {"ids": (2, 9)},
     "MoE_Tiny": {"ids": (2, 9)},
     "Llama_Tiny": {"ids": (2, 9)},
+    "BERT_Tiny": {"input_ids": (2, 9)},
 }
 VOCAB = 256  # of the tiny language models
 
@@ -65,6 +67,8 @@ PARAMS = {
     "Mixer_B16": 59_880_472,
     "Mamba_130M": 129_135_360,
     "Llama3_2_1B": 1_235_814_400,  # meta-llama/Llama-3.2-1B (tied head)
+    "BERT_Base": 109_482_240,  # bert-base-uncased
+    "BERT_Large": 335_141_888,  # bert-large-uncased
 }
 
 # torchvision's published GFLOPS (really MACs) at 1×3×224×224.
@@ -136,11 +140,14 @@ def test_model_params_match_the_torch_module(programs, rel, name):
                 else:
                     args.append(torch.randn(shape))
         with torch.no_grad():
-            out = module(*args)
-        (want,) = model.graph.output_types
-        assert tuple(out.shape) == tuple(want.shape)
-        assert str(out.dtype) == f"torch.{want.dtype}"
-        assert torch.isfinite(out).all()
+            outs = module(*args)
+        wants = model.graph.output_types
+        outs = outs if len(wants) > 1 else (outs,)  # BertModel returns (hidden states, pooled)
+        assert len(outs) == len(wants)
+        for out, want in zip(outs, wants):
+            assert tuple(out.shape) == tuple(want.shape)
+            assert str(out.dtype) == f"torch.{want.dtype}"
+            assert torch.isfinite(out).all()
     else:
         with torch.device("meta"):
             module = archlang.to_torch(program, name, seed=0)
