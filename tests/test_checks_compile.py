@@ -189,6 +189,7 @@ SMALL = {
     ("text/moe.arch", "MoE_Tiny"): {"T": (1, 16)},
     ("text/llama.arch", "Llama_Tiny"): {"T": (1, 16)},
     ("text/bert.arch", "BERT_Tiny"): {"T": (1, 16)},
+    ("text/t5.arch", "T5_Tiny"): {"S": (1, 24), "T": (1, 16)},
 }
 _PAIRS: dict = {}
 

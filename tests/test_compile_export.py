@@ -32,6 +32,7 @@ SMALL = [
     ("text/moe.arch", "MoE_Tiny", None),
     ("text/llama.arch", "Llama_Tiny", None),
     ("text/bert.arch", "BERT_Tiny", None),
+    ("text/t5.arch", "T5_Tiny", None),
 ]
 
 

@@ -145,3 +145,22 @@ def test_bert_loads_the_transformers_state_dict_and_computes_the_same():
         expected = reference(ids)
     assert_relative(hidden, expected.last_hidden_state)
     assert_relative(pooled, expected.pooler_output)
+
+
+# ---- T5 ------------------------------------------------------------------------------------
+
+
+def test_t5_loads_the_transformers_state_dict_and_computes_the_same():
+    """T5Model (encoder-decoder): relative position buckets in the exact, logarithmic and
+    clamped ranges (8 buckets, max_distance 20, sequences of 23 and 17 tokens), in the
+    bidirectional encoder and the causal decoder."""
+    config = transformers.T5Config(vocab_size=VOCAB, d_model=32, d_kv=8, d_ff=64, num_layers=2, num_heads=4,
+                                   relative_attention_num_buckets=8, relative_attention_max_distance=20,
+                                   dropout_rate=0.0)
+    reference = randomised(transformers.T5Model(config))
+    ours = loaded("text/t5.arch", "T5_Tiny", reference)
+    assert ours.encoder.embed_tokens.weight is ours.shared.weight is ours.decoder.embed_tokens.weight
+    ids, decoder_ids = token_ids((2, 23)), token_ids((2, 17), seed=1)
+    with torch.no_grad():
+        expected = reference(input_ids=ids, decoder_input_ids=decoder_ids).last_hidden_state
+        assert_relative(ours(ids, decoder_ids), expected)
