@@ -33,6 +33,7 @@ SMALL = [
     ("text/llama.arch", "Llama_Tiny", None),
     ("text/bert.arch", "BERT_Tiny", None),
     ("text/t5.arch", "T5_Tiny", None),
+    ("vision/efficientnet_v2.arch", "EfficientNetV2_Tiny", None),
 ]
 
 

@@ -1,6 +1,6 @@
-"""The model zoo: MobileNetV2/V3, EfficientNet, ConvNeXt, U-Net, MLP-Mixer, a CoAtNet-style
-hybrid (specs/vision), Mamba, a Llama-3-style decoder, BERT, T5 and
-a mixture-of-experts transformer (specs/text).
+"""The model zoo: MobileNetV2/V3, EfficientNet V1 and V2, ConvNeXt, U-Net, MLP-Mixer, a
+CoAtNet-style hybrid (specs/vision), Mamba, a Llama-3-style decoder, BERT, T5 and a
+mixture-of-experts transformer (specs/text).
 
 For every model in those files: it checks and elaborates; the analytic parameter count
 (``archlang.summary``) equals the parameters of the module the torch backend builds (on the
@@ -28,7 +28,7 @@ SPECS = ROOT / "specs"
 ZOO = [
     "vision/mobilenet.arch", "vision/efficientnet.arch", "vision/convnext.arch", "vision/unet.arch",
     "vision/mlp_mixer.arch", "vision/hybrid.arch", "text/mamba.arch", "text/moe.arch", "text/llama.arch",
-    "text/bert.arch", "text/t5.arch",
+    "text/bert.arch", "text/t5.arch", "vision/efficientnet_v2.arch",
 ]
 REFERENCE = STATE_DICTS
 
@@ -47,6 +47,7 @@ TINY = {
     "Llama_Tiny": {"ids": (2, 9)},
     "BERT_Tiny": {"input_ids": (2, 9)},
     "T5_Tiny": {"input_ids": (2, 9), "decoder_input_ids": (2, 5)},
+    "EfficientNetV2_Tiny": {"x": (2, 3, 32, 32)},
 }
 VOCAB = 256  # of the tiny language models
 
@@ -72,6 +73,8 @@ PARAMS = {
     "BERT_Large": 335_141_888,  # bert-large-uncased
     "T5_Small": 60_506_624,  # t5-small (T5Model)
     "T5_Base": 222_903_552,  # t5-base (T5Model)
+    "EfficientNetV2_S": 21_458_488,
+    "EfficientNetV2_M": 54_139_356,
 }
 
 # torchvision's published GFLOPS (really MACs) at 1×3×224×224.
