@@ -33,6 +33,10 @@ SMALL = [
     ("vision/densenet.arch", "DenseNet_Tiny", None),
     ("vision/regnet.arch", "RegNetY_Tiny", None),
     ("vision/swin.arch", "Swin_Tiny", None),
+    ("text/llama.arch", "Llama_Tiny", None),
+    ("text/bert.arch", "BERT_Tiny", None),
+    ("text/t5.arch", "T5_Tiny", None),
+    ("vision/efficientnet_v2.arch", "EfficientNetV2_Tiny", None),
 ]
 
 

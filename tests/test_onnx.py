@@ -44,8 +44,9 @@ ZOO = {
     "DenseNet_Tiny": ("vision/densenet.arch", [(1, 3, 32, 32), (3, 3, 32, 32)]),
     "RegNetY_Tiny": ("vision/regnet.arch", [(1, 3, 32, 32), (3, 3, 32, 32)]),
     "Swin_Tiny": ("vision/swin.arch", [(1, 3, 32, 32), (3, 3, 32, 32)]),
+    "Llama_Tiny": ("text/llama.arch", [(1, 5), (3, 9)]),
 }
-TOKEN_MODELS = {"GPT2_Tiny", "Mamba_Tiny", "MoE_Tiny"}
+TOKEN_MODELS = {"GPT2_Tiny", "Mamba_Tiny", "MoE_Tiny", "Llama_Tiny"}
 
 
 def randomised(module) -> dict:

@@ -48,6 +48,8 @@ CASES = {
     # ---- dense
     "linear_2d": one("Linear(4, 3)", "x: [B, 4]"),
     "linear_3d_nobias": one("Linear(4, 3, bias=false)", "x: [B, 5, 4]"),
+    "conv1d_gpt2_2d": one("Conv1D(3, 4)", "x: [B, 4]"),
+    "conv1d_gpt2_3d": one("Conv1D(6, 4)", "x: [B, 5, 4]"),
     "embedding": one("Embedding(10, 4)", "x: int64[B, 5]"),
     "embedding_max_norm": one("Embedding(10, 4, max_norm=1.0)", "x: int64[B, 5]"),
     # ---- normalisation
