@@ -259,8 +259,10 @@ def macs_per_example(assignment) -> int:
     return model_macs(single_example_space().fix_model(assignment))
 
 
-def evaluate(seeds: list[int], protocol: Protocol, methods=METHODS + BASELINES, log=print) -> list[Result]:
-    """Every method for every seed, seeds outermost (so a cut-short run has whole seeds)."""
+def evaluate(seeds: list[int], protocol: Protocol, methods=METHODS + BASELINES, log=print,
+             save=lambda results: None) -> list[Result]:
+    """Every method for every seed, seeds outermost (so a cut-short run has whole seeds);
+    ``save(results)`` after each run."""
     torch.set_num_threads(1)  # small networks on a shared machine: threads only wait on each other
     split = digits_split()
     space = archlang.space(SPEC)
@@ -271,6 +273,7 @@ def evaluate(seeds: list[int], protocol: Protocol, methods=METHODS + BASELINES, 
         for method in methods:
             result = run(method, split, protocol, seed, space, steps)
             results.append(result)
+            save(results)
             log(f"seed {seed}  {method:<14} test {result.test:.4f}  valid {result.valid:.4f}  "
                 f"search {result.search_cpu:6.1f} s  final {result.final_cpu:5.1f} s  "
                 f"{result.params:,} params  {result.macs:,} MACs")
@@ -300,17 +303,24 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--quick", action="store_true", help="tiny budgets: a smoke test in seconds")
     parser.add_argument("--methods", nargs="+", default=list(METHODS + BASELINES))
-    parser.add_argument("--json", help="also write every run (assignments included) to this file")
+    parser.add_argument("--json", help="write every run (assignments included) to this file, after each run")
+    parser.add_argument("--table", metavar="JSON", help="only print the table of a run saved with --json")
     args = parser.parse_args(argv)
+    if args.table:
+        print(table([Result(**r) for r in json.loads(Path(args.table).read_text())]))
+        return 0
     protocol = QUICK if args.quick else Protocol()
     print(f"protocol: {asdict(protocol)}; split seed {SPLIT_SEED}; seeds {args.seeds}", flush=True)
-    results = evaluate(args.seeds, protocol, args.methods, log=lambda line: print(line, flush=True))
+    results = evaluate(args.seeds, protocol, args.methods, log=lambda line: print(line, flush=True),
+                       save=lambda results: args.json and save(results, Path(args.json)))
     print(table(results))
-    if args.json:
-        from archlang.files.write import write_text
-
-        write_text(Path(args.json), json.dumps([asdict(r) for r in results], indent=1) + "\n")
     return 0
+
+
+def save(results: list[Result], path: Path) -> None:
+    from archlang.files.write import write_text
+
+    write_text(path, json.dumps([asdict(r) for r in results], indent=1) + "\n")
 
 
 if __name__ == "__main__":
