@@ -304,10 +304,11 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="tiny budgets: a smoke test in seconds")
     parser.add_argument("--methods", nargs="+", default=list(METHODS + BASELINES))
     parser.add_argument("--json", help="write every run (assignments included) to this file, after each run")
-    parser.add_argument("--table", metavar="JSON", help="only print the table of a run saved with --json")
+    parser.add_argument("--table", metavar="JSON", nargs="+",
+                        help="only print the table of runs saved with --json (several files: one per seed, say)")
     args = parser.parse_args(argv)
     if args.table:
-        print(table([Result(**r) for r in json.loads(Path(args.table).read_text())]))
+        print(table([Result(**r) for path in args.table for r in json.loads(Path(path).read_text())]))
         return 0
     protocol = QUICK if args.quick else Protocol()
     print(f"protocol: {asdict(protocol)}; split seed {SPLIT_SEED}; seeds {args.seeds}", flush=True)
