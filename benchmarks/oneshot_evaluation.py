@@ -15,8 +15,8 @@ Why digits_cnn: the space is written for 8×8 digits (no upsampling), holds 20,1
 architectures (6,234 distinct) that differ in width (8/16/32), kernel (3/5), depth of two
 stages and the op of every layer — a decision of every kind the supernet compiler handles
 (layer choices, searched sizes, searched depths) — and one supernet step is cheap enough on
-a CPU to run every method with several seeds in about 25 CPU-minutes.  NAS-Bench-201 at 32×32
-would cost ~16× more per step for a 4× upsampled image that carries no more information.
+a CPU to run every method with three seeds in well under 25 CPU-minutes.  NAS-Bench-201
+needs 32×32 inputs: 16× the pixels, upsampled from 8×8 digits that carry no more information.
 
 Equal compute is counted in training steps, not CPU seconds: steps do not depend on the load
 of the machine, so a run is reproducible; the CPU seconds each search really used are printed
@@ -29,6 +29,9 @@ training is Adam on the train split, the same for every architecture, seeded wit
 seed; the table reports test accuracy, mean ± sample sd over the seeds.
 
     .venv/bin/python -m benchmarks.oneshot_evaluation [--seeds 0 1 2] [--quick] [--json out.json]
+    .venv/bin/python -m benchmarks.oneshot_evaluation --table seed0.json seed1.json …   # merge runs
+
+Runs are independent per (method, seed), so seeds may run as separate processes and be merged.
 """
 
 from __future__ import annotations

@@ -1,5 +1,14 @@
 """Analytic model summaries from the IR: a row per layer and block call with its output
-shape, parameter count and MACs, and totals — no framework, no weights, no forward pass.
+shape, parameters, buffers, MACs and activation bytes, and totals — no framework, no
+weights, no forward pass.
+
+A search space is summarised as written: a searched layer is a row whose counts select
+among its options, followed by a row per option; a searched size stays a symbol; a layer of
+a sequence whose length is searched counts where the length reaches it.  Evaluated at an
+assignment, every count is the fixed architecture's; the smallest and largest architectures
+come from ``archlang.report.extremes``.  Activation bytes are the outputs of every layer and
+op of a forward pass (what forward hooks on the leaf modules see).  No spec can mark a
+parameter frozen, so all are trainable (``Summary.frozen`` is 0).
 
 Parameters are counted per member (a layer applied twice has its weights once; a tied
 parameter counts once); MACs per application (a shared layer applied twice costs twice).
