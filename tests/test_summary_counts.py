@@ -167,3 +167,12 @@ def test_nasbench201_largest_architecture_is_the_published_one():
     assert general.largest.params == 1_531_546
     assert abs(general.largest.macs / 1e6 - 220.12) < 0.01
     assert general.smallest.params < general.largest.params // 10
+
+
+def test_a_space_too_large_to_bound_shows_no_extreme_rather_than_a_guess(monkeypatch):
+    from archlang.report import extremes
+
+    monkeypatch.setattr(extremes, "BUDGET", 2)
+    general = summarize(archlang.space(TINY_SPACE).model)
+    assert general.largest.params is None and general.smallest.macs is None
+    assert "Largest:          — params, — MACs per example" in format_summary(general)

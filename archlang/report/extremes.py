@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from archlang.ir import dims
 
-BUDGET = 20_000  # branch-and-bound visits per total
+BUDGET = 5_000  # branch-and-bound visits per total
 
 
 @dataclass(frozen=True)
