@@ -54,6 +54,8 @@ model Loops() {
 CASES = {
     "resnet.ResNet18.depth2": (ROOT / "specs" / "vision" / "resnet.arch", "ResNet18", 2),
     "loops.Loops": (LOOPS, "Loops", None),
+    # a space: a row per option of each searched layer, searched depths, smallest/largest
+    "digits_cnn.DigitsCNN.depth3": (ROOT / "specs" / "spaces" / "digits_cnn.arch", "DigitsCNN", 3),
 }
 
 

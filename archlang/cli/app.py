@@ -579,11 +579,13 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(run=cmd_export)
 
     summary = sub.add_parser("summary", help="per-layer output shapes, parameters and MACs (analytic)",
-                             description="A table of every layer and block call: output shape, parameters "
-                             "and MACs, computed from the IR (no weights, no forward pass).")
+                             description="A table of every layer and block call: output shape, parameters, "
+                             "buffers, MACs and activation bytes, computed from the IR (no weights, no forward "
+                             "pass); for a search space, a row per option of each searched layer and the "
+                             "smallest and largest architecture.")
     _model_arguments(summary)
     summary.add_argument("--depth", type=nonnegative_int, default=None,
-                         help="show blocks down to this depth (0 = top level)")
+                         help="show blocks down to this depth (0 = top level; torchinfo's depth=1)")
     summary.add_argument("--json", action="store_true", help='print {"params": …, "macs": …, "layers": […]}')
     summary.set_defaults(run=cmd_summary)
 

@@ -1,5 +1,14 @@
 """Analytic model summaries from the IR: a row per layer and block call with its output
-shape, parameter count and MACs, and totals — no framework, no weights, no forward pass.
+shape, parameters, buffers, MACs and activation bytes, and totals — no framework, no
+weights, no forward pass.
+
+A search space is summarised as written: a searched layer is a row whose counts select
+among its options, followed by a row per option; a searched size stays a symbol; a layer of
+a sequence whose length is searched counts where the length reaches it.  Evaluated at an
+assignment, every count is the fixed architecture's; the smallest and largest architectures
+come from ``archlang.report.extremes``.  Activation bytes are the outputs of every layer and
+op of a forward pass (what forward hooks on the leaf modules see).  No spec can mark a
+parameter frozen, so all are trainable (``Summary.frozen`` is 0).
 
 Parameters are counted per member (a layer applied twice has its weights once; a tied
 parameter counts once); MACs per application (a shared layer applied twice costs twice).
@@ -15,43 +24,57 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from archlang import ops
-from archlang.ir import Graph, Model, Node, dims
+from archlang.ir import Graph, Member, Model, Node, dims
 from archlang.ir.expanded import check_expanded
-from archlang.ir.params import count_params, member_params
 from archlang.ir.types import TensorType
+from archlang.report.extremes import Extreme, extremes
 
 
 @dataclass
 class Row:
     path: str
-    kind: str  # the op or block name
+    kind: str  # the op or block name; "choice" for a searched layer
     output: str
-    params: object  # Dim
+    params: object  # Dim: trainable parameters
     macs: object  # Dim
     depth: int
     repeat: object = 1
     name: str = ""  # the path below the row it is nested in: "conv1", or "blocks.0" for a member a loop applies
+    buffers: object = 0  # Dim: buffer elements (batch-norm running statistics …)
+    activations: object = 0  # Dim: bytes of the outputs its layers and ops compute
 
 
 @dataclass
 class Summary:
     name: str
     rows: list[Row] = field(default_factory=list)
-    params: object = 0
+    params: object = 0  # trainable: every parameter is (the language cannot freeze one)
     macs: object = 0
-    buffers: int = 0  # elements of the model's Buffer members (constants it keeps, not parameters)
+    buffers: object = 0
+    activations: object = 0
+    frozen: int = 0  # no spec can mark a parameter non-trainable: always 0, shown so
+    largest: Extreme | None = None  # over a space's architectures: None for a model
+    smallest: Extreme | None = None
 
     def to_json(self) -> dict:
-        return {
+        out = {
             "model": self.name,
             "params": _json_dim(self.params),
+            "trainable": _json_dim(self.params),
+            "frozen": self.frozen,
+            "buffers": _json_dim(self.buffers),
             "macs": _json_dim(self.macs),
+            "activation_bytes": _json_dim(self.activations),
             "layers": [
                 {"name": r.path, "type": r.kind, "output": r.output, "params": _json_dim(r.params),
-                 "macs": _json_dim(r.macs), "depth": r.depth, "repeat": _json_dim(r.repeat)}
+                 "buffers": _json_dim(r.buffers), "macs": _json_dim(r.macs),
+                 "activation_bytes": _json_dim(r.activations), "depth": r.depth, "repeat": _json_dim(r.repeat)}
                 for r in self.rows
             ],
-        } | ({"buffers": self.buffers} if self.buffers else {})
+        }
+        if self.largest is not None:
+            out["smallest"], out["largest"] = self.smallest.to_json(), self.largest.to_json()
+        return out
 
 
 def _json_dim(d):
@@ -59,33 +82,20 @@ def _json_dim(d):
 
 
 def summarize(model: Model) -> Summary:
-    """A row per layer and block call: refused (a located LimitError) when the rows, one per
-    use of every shared block, would be more than ``LIMITS.max_expanded``."""
+    """A row per layer and block call, and per option of a searched layer: refused (a located
+    LimitError) when the rows, one per use of every shared block, would be more than
+    ``LIMITS.max_expanded``."""
     check_expanded(model, "summarize", repeats=False, modules=False)  # a rolled run is one row
     summary = Summary(model.name)
     counts = _Counts()
     _Walker(summary.rows, counts).graph(model.graph, "", 0)
     summary.macs = counts.graph_macs(model.graph)
-    summary.params = count_params(model.graph, counts.params)
-    summary.buffers = count_buffers(model.graph)
+    summary.activations = counts.graph_activations(model.graph)
+    summary.params = counts.graph_elements(model.graph, buffers=False)
+    summary.buffers = counts.graph_elements(model.graph, buffers=True)
+    if model.choices:
+        summary.smallest, summary.largest = extremes(summary.params, summary.macs, per_example_env(model))
     return summary
-
-
-def count_buffers(graph, _memo: dict | None = None) -> int:
-    """Elements of the ``Buffer`` members of a graph and the graphs below it (each shared
-    graph counted once per use by a member)."""
-    memo = {} if _memo is None else _memo
-    if id(graph) not in memo:
-        memo[id(graph)] = sum(_member_buffers(m, memo) for _, m in graph.members)
-    return memo[id(graph)]
-
-
-def _member_buffers(member, memo: dict) -> int:
-    if member.kind == "layer":
-        return member.attrs["value"].numel() if member.op == "Buffer" else 0
-    if member.kind == "block":
-        return count_buffers(member.graph, memo)
-    return sum(_member_buffers(m, memo) for _, m in member.members)
 
 
 def model_macs(model: Model):
@@ -94,34 +104,141 @@ def model_macs(model: Model):
     return _Counts().graph_macs(model.graph)
 
 
+def per_example_env(model: Model) -> dict:
+    """The batch size (the first dimension of every input) set to 1."""
+    return {name: 1 for n in model.graph.input_nodes for d in n.type.shape[:1] for name in dims.free_symbols(d)}
+
+
 class _Counts:
-    """MACs and parameters of graphs and members, each computed once (by identity)."""
+    """MACs, activations and elements of graphs and members, each computed once (by identity).
+
+    A searched layer counts the option taken (``dims.select`` over its options), and a
+    layer of a sequence whose length is searched counts only where the length reaches it:
+    item ``i`` of a run of ``r`` is applied ``max(0, min(count - i, r))`` times."""
 
     def __init__(self) -> None:
-        self.macs: dict[int, object] = {}
-        self.params: dict = {}
+        self.memo: dict[tuple, object] = {}
 
-    def graph_macs(self, graph: Graph):
-        found = self.macs.get(id(graph))
+    def _cached(self, key: tuple, compute):
+        found = self.memo.get(key)
         if found is None:
-            types = {n.name: n.type for n in graph.nodes}
-            total = sum((self.node_macs(node, graph, types) for node in graph.nodes), 0)
-            self.macs[id(graph)] = found = dims.simplify(total)
+            self.memo[key] = found = dims.simplify(compute())
         return found
 
-    def node_macs(self, node: Node, graph: Graph, types: dict):
+    # ---- MACs and activations: per application of a node
+    def graph_macs(self, graph: Graph, count=None):
+        return self._cached(("macs", id(graph), count), lambda: self._graph_sum(graph, count, self.node_macs))
+
+    def graph_activations(self, graph: Graph, count=None):
+        return self._cached(("act", id(graph), count), lambda: self._graph_sum(graph, count, self.node_activations))
+
+    def _graph_sum(self, graph: Graph, count, per_node):
+        types = {n.name: n.type for n in graph.nodes}
+        return sum((per_node(node, graph, types) * _applied(node, count) for node in graph.nodes), 0)
+
+    def node_macs(self, node: Node, graph: Graph, types: dict, member: Member | None = None):
+        """MACs of one application of ``node`` (a run's repeat is counted by the caller)."""
         if node.kind == "op":
             return _macs(node.op, node.attrs, _inputs(node, types), node.type)
+        member = member if member is not None else graph.find_member(node.target or "")
+        if node.kind == "choice":
+            return self._options(node, member, lambda b, m: self.node_macs(b, graph, types, m))
         if node.kind != "call":
             return 0
         if node.body is not None:
-            return dims.simplify(self.graph_macs(node.body) * node.repeat)
-        member = graph.find_member(node.target)
-        return dims.simplify(_macs(node.op, member.attrs, _inputs(node, types), node.type) * node.repeat)
+            return self.graph_macs(node.body, _count(member))
+        return _macs(node.op, member.attrs, _inputs(node, types), node.type)
+
+    def node_activations(self, node: Node, graph: Graph, types: dict, member: Member | None = None):
+        """Bytes of the outputs one application of ``node`` computes: every layer's and op's."""
+        if node.kind == "op":
+            return _bytes(node.type)
+        member = member if member is not None else graph.find_member(node.target or "")
+        if node.kind == "choice":
+            return self._options(node, member, lambda b, m: self.node_activations(b, graph, types, m))
+        if node.kind != "call":
+            return 0
+        if node.body is not None:
+            return self.graph_activations(node.body, _count(member))
+        return _bytes(node.type)
+
+    def _options(self, node: Node, member: Member | None, per_option):
+        """A searched layer: the option its decision picks (a DAG cell's ``choose`` computes nothing)."""
+        if not node.branches or member is None:
+            return 0
+        options = [per_option(b, member.member(b.target)) for b in node.branches]
+        return dims.select(node.label + "#", options)
+
+    # ---- elements: per member (a layer applied twice has its weights once)
+    def graph_elements(self, graph: Graph, buffers: bool):
+        def compute():
+            total = sum((self.member_elements(m, buffers) for _, m in graph.members), 0)
+            for tie in graph.ties if not buffers else ():
+                spec = _param_at(graph, tie.target)
+                total = total - (spec.numel() if spec is not None else 0)
+            return total
+
+        return self._cached(("elements", id(graph), buffers), compute)
+
+    def member_elements(self, member: Member | None, buffers: bool):
+        """Parameters (``buffers`` False) or buffer elements of a member."""
+        if member is None:
+            return 0
+        if member.kind == "layer":
+            return dims.simplify(sum((p.numel() for p in member.params if p.buffer == buffers), 0))
+        if member.kind == "block":
+            return self.graph_elements(member.graph, buffers)
+        if member.kind == "sequential":
+            return dims.simplify(sum((self.member_elements(m, buffers) * _reached(member.count, name, 1)
+                                      for name, m in member.members), 0))
+        options = [self.member_elements(m, buffers) for _, m in member.members]  # a choice
+        return dims.select(member.label + "#", options) if options else 0
+
+
+def _count(member: Member | None):
+    """The searched length of a sequence (None: all of it)."""
+    return member.count if member is not None and member.kind == "sequential" else None
+
+
+def _applied(node: Node, count):
+    """How often ``node`` runs: its repeat, cut where a searched sequence length ends."""
+    return _reached(count, node.target or "", node.repeat)
+
+
+def _reached(count, name: str, run):
+    """Items ``name`` … ``name + run - 1`` of a sequence that runs ``count`` items: how many run
+    (all of them when the length is not searched, or the item is not numbered)."""
+    if count is None or not name.isdigit():
+        return run
+    index = int(name)
+    if not isinstance(run, int):  # the elaborator's last run: count - index items
+        return dims.dmax(0, run)
+    return dims.dmax(0, dims.dmin(dims.simplify(count - index), run))
+
+
+def _param_at(graph: Graph, path: str):
+    owner_path, _, leaf = path.rpartition(".")
+    member = graph.find_member(owner_path) if owner_path else None
+    if member is None or member.kind != "layer":
+        return None
+    return next((p for p in member.params if p.name == leaf), None)
 
 
 def _inputs(node: Node, types: dict) -> list:
     return [types.get(i) if i else None for i in node.inputs]
+
+
+def _bytes(t):
+    """Bytes of a tensor (or of each of a tuple of them)."""
+    if isinstance(t, TensorType):
+        n = ITEMSIZE.get(t.dtype, 4)
+        for d in t.shape:
+            n = n * d
+        return dims.simplify(n)
+    return sum((_bytes(x) for x in t or ()), 0)
+
+
+ITEMSIZE = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int64": 8, "int32": 4, "bool": 1}
 
 
 class _Walker:
@@ -129,27 +246,42 @@ class _Walker:
         self.rows = rows
         self.counts = counts
 
-    def graph(self, graph: Graph, prefix: str, depth: int) -> None:
+    def graph(self, graph: Graph, prefix: str, depth: int, count=None) -> None:
         types = {n.name: n.type for n in graph.nodes}
         for node in graph.nodes:
-            self.node(node, graph, types, prefix, depth)
+            if node.kind in ("op", "call", "choice"):
+                self.node(node, graph, types, prefix, depth, _applied(node, count))
 
-    def node(self, node: Node, graph: Graph, types: dict, prefix: str, depth: int) -> None:
+    def node(self, node: Node, graph: Graph, types: dict, prefix: str, depth: int, repeat) -> None:
+        counts = self.counts
         if node.kind == "op":
-            macs = self.counts.node_macs(node, graph, types)
+            macs = counts.node_macs(node, graph, types)
             if macs != 0:
                 self.rows.append(Row(_join(prefix, node.name), node.op, _shape(node.type), 0, macs, depth,
-                                     name=node.name))
-            return
-        if node.kind != "call":
+                                     name=node.name, activations=counts.node_activations(node, graph, types)))
             return
         member = graph.find_member(node.target)
-        path = _join(prefix, node.target)
-        macs = self.counts.node_macs(node, graph, types)
-        params = dims.simplify(member_params(member, self.counts.params) * node.repeat) if member is not None else 0
-        self.rows.append(Row(path, node.op, _shape(node.type), params, macs, depth, node.repeat, name=node.target))
-        if node.body is not None:
-            self.graph(node.body, path, depth + 1)
+        self.call(node, member, graph, types, _join(prefix, node.target), node.target, depth, repeat)
+
+    def call(self, node: Node, member, graph, types, path: str, name: str, depth: int, repeat) -> None:
+        """The row of a call or a searched layer, then its body's rows, or one row per option."""
+        counts = self.counts
+
+        def times(d):
+            return dims.simplify(d * repeat)
+
+        kind = "choice" if node.kind == "choice" else node.op
+        self.rows.append(Row(
+            path, kind, _shape(node.type), times(counts.member_elements(member, False)),
+            times(counts.node_macs(node, graph, types, member)), depth, repeat, name=name,
+            buffers=times(counts.member_elements(member, True)),
+            activations=times(counts.node_activations(node, graph, types, member))))
+        if node.kind == "choice" and member is not None:
+            for branch in node.branches:
+                self.call(branch, member.member(branch.target), graph, types, f"{path}.{branch.target}",
+                          f"[{branch.target}]", depth + 1, 1)
+        elif node.body is not None:
+            self.graph(node.body, path, depth + 1, _count(member))
 
 
 def _macs(op: str, attrs: dict, inputs: list, output):
@@ -173,18 +305,97 @@ def _shape(t) -> str:
 # ---- text --------------------------------------------------------------------------------
 
 
+HEADER = ("Layer", "Type", "Output", "Params", "Buffers", "MACs", "Activations")
+NUMERIC = 3  # columns from here on are counts, right-aligned
+WRAP = 40  # a cell longer than this (a symbolic formula) wraps onto further lines
+
+
 def format_summary(summary: Summary, depth: int | None = None) -> str:
+    """The table (rows nested deeper than ``depth`` hidden, as torchinfo's ``depth``), then the
+    totals; a formula longer than ``WRAP`` characters wraps at its terms."""
     rows = [r for r in summary.rows if depth is None or r.depth <= depth]
-    header = ("Layer", "Type", "Output", "Params", "MACs")
-    table = [header] + [("  " * r.depth + _label(r), r.kind, r.output, _number(r.params), _number(r.macs)) for r in rows]
-    widths = [max(len(row[i]) for row in table) for i in range(5)]
-    rule = "─" * (sum(widths) + 8)
-    lines = [f"{summary.name}", rule, _line(header, widths), rule]
-    lines += [_line(row, widths) for row in table[1:]]
-    lines += [rule, f"Total params: {_number(summary.params)}", f"Total MACs:   {_number(summary.macs)}{_giga(summary.macs)}"]
-    if summary.buffers:  # shown for the models that keep constants (Buffer members)
-        lines.append(f"Buffers:      {_number(summary.buffers)}")
-    return "\n".join(lines) + "\n"
+    table = [[[cell] for cell in HEADER]]
+    table += [[_wrap(cell) for cell in _cells(r)] for r in rows]
+    widths = [max(len(line) for row in table for line in row[i]) for i in range(len(HEADER))]
+    rule = "─" * (sum(widths) + 2 * (len(HEADER) - 1))
+    lines = [f"{summary.name}", rule, *_lines(table[0], widths), rule]
+    for row in table[1:]:
+        lines += _lines(row, widths)
+    return "\n".join(lines + [rule] + _totals(summary)) + "\n"
+
+
+def _cells(r: Row) -> tuple:
+    return ("  " * r.depth + _label(r), r.kind, r.output, _number(r.params), _number(r.buffers), _number(r.macs),
+            _number(r.activations))
+
+
+def _totals(summary: Summary) -> list[str]:
+    lines = [("Total params:", _number(summary.params, "0")),
+             ("Trainable params:", _number(summary.params, "0")),
+             ("Frozen params:", "0 (a spec cannot mark a parameter frozen)"),
+             ("Buffers:", _number(summary.buffers, "0")),
+             ("Total MACs:", _number(summary.macs, "0") + _giga(summary.macs)),
+             ("Activation bytes:", _number(summary.activations, "0") + _mega(summary.activations))]
+    if summary.largest is not None:
+        lines += [("Smallest:", _extreme(summary.smallest)), ("Largest:", _extreme(summary.largest)),
+                  ("", "(over the space's architectures; each count minimised or maximised on its own)")]
+    out = []
+    for title, text in lines:
+        wrapped = _wrap(text, WRAP * 2)
+        out += [f"{title:<18}{wrapped[0]}".rstrip()] + [" " * 18 + line for line in wrapped[1:]]
+    return out
+
+
+def _extreme(e: Extreme) -> str:
+    """One end of a space: its parameter and MAC counts (per example), each optimised alone."""
+    params = "—" if e.params is None else f"{e.params:,}"
+    macs = "—" if e.macs is None else f"{e.macs:,}"
+    return f"{params} params, {macs} MACs per example"
+
+
+def _lines(row: list[list[str]], widths: list[int]) -> list[str]:
+    """A row of wrapped cells: as many lines as its tallest cell."""
+    height = max(len(cell) for cell in row)
+    out = []
+    for k in range(height):
+        parts = [(cell[k] if k < len(cell) else "") for cell in row]
+        parts = [p.ljust(w) if i < NUMERIC or len(row[i]) > 1 else p.rjust(w)  # a wrapped formula reads left to right
+                 for i, (p, w) in enumerate(zip(parts, widths))]
+        out.append("  ".join(parts).rstrip())
+    return out
+
+
+def _wrap(text: str, width: int = WRAP) -> list[str]:
+    """``text`` in lines of at most ``width`` where it can break: before `` + `` and `` - ``
+    (the operator starts the next line), after ``, `` and ``×``."""
+    if len(text) <= width:
+        return [text]
+    lines, line = [], ""
+    for piece in _pieces(text):
+        if line and len(line) + len(piece) > width:
+            lines.append(line.rstrip())
+            line = "  " + piece.lstrip()
+        else:
+            line += piece
+    return lines + [line]
+
+
+def _pieces(text: str) -> list[str]:
+    """``text`` cut where a line may break: before + and - outside brackets, after ×
+    outside brackets, and after ", " in or before a list of options."""
+    pieces, start, open_ = [], 0, []
+    for i, ch in enumerate(text):
+        if ch in "([":
+            open_.append(ch)
+        elif ch in ")]" and open_:
+            open_.pop()
+        before_operator = ch == " " and not open_ and text[i + 1:i + 3] in ("+ ", "- ") and i > start
+        in_list = ch == "," and text[i + 1:i + 2] == " " and (open_[-1:] == ["["] or text[i + 2:i + 3] == "[")
+        if before_operator or in_list or (ch == "×" and not open_):
+            cut = i if before_operator else i + 1
+            pieces.append(text[start:cut])
+            start = cut
+    return pieces + [text[start:]]
 
 
 def _label(row: Row) -> str:
@@ -199,17 +410,15 @@ def _label(row: Row) -> str:
     return f"{name} ×{dims.to_str(row.repeat)}"
 
 
-def _line(row, widths) -> str:
-    left = [row[i].ljust(widths[i]) for i in range(3)]
-    right = [row[i].rjust(widths[i]) for i in range(3, 5)]
-    return "  ".join(left + right)
-
-
-def _number(d) -> str:
+def _number(d, zero: str = "—") -> str:
     if isinstance(d, int):
-        return f"{d:,}" if d else "—"
+        return f"{d:,}" if d else zero
     return dims.to_str(d)
 
 
 def _giga(d) -> str:
     return f"  ({d / 1e9:.3f} G)" if isinstance(d, int) and d >= 1e6 else ""
+
+
+def _mega(d) -> str:
+    return f" ({d / 2**20:.2f} MiB)" if isinstance(d, int) and d >= 2**20 else ""
