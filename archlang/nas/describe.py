@@ -12,6 +12,7 @@ from archlang import files
 from archlang.errors import SpaceError
 from archlang.nas.constraints import metrics
 from archlang.nas.hashing import ENUMERATION_LIMIT
+from archlang.report import html
 
 
 def describe_space(space, unique_limit: int = 20_000) -> str:
@@ -100,3 +101,15 @@ def sample_files(space, n: int, seed: int, constraints, out: Path | None):
         files.write_text(path, text)
         values = metrics(space, assignment, ("params",))
         yield f"wrote {path} ({values['params']:,} parameters, hash {space.canonical_hash(assignment)[:12]})"
+
+
+def space_html(space, unique_limit: int = 1_000) -> str:
+    """A space in a notebook: its size, distinct architectures (counted only up to
+    ``unique_limit`` configurations: hashing each one takes a while) and its decision table."""
+    size = space.size()
+    items = [("size", f"{size:,} configuration{'s' if size != 1 else ''}"),
+             ("distinct", _unique(space, size, unique_limit) if size <= unique_limit
+              else f"not counted here (space.size(unique=True) hashes all {size:,} configurations)")]
+    rows = [(d.label, _kind(d), _options(d), when_text(d.when, space.tree.by_label)) for d in space.decisions]
+    table = html.table(("label", "kind", "options", "active"), rows, caption=f"decisions ({len(rows)})")
+    return html.facts(f"space {space.name} ({space.program.file})", items) + table

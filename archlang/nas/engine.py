@@ -86,6 +86,7 @@ from archlang.nas import strategies
 from archlang.nas.hashing import exact_hash
 from archlang.nas.rdb import BatchedRDBStorage
 from archlang.nas.space import Assignment, Space
+from archlang.nas.strategies.distributions import NAMES, params, uses_names
 from archlang.nas.study import (
     History,
     Record,
@@ -238,6 +239,10 @@ def open_study(store, name: str, dirs, space: Space, names: list[str], dedup: st
         ostudy.set_user_attr("space", {"name": space.name, "file": str(space.program.file), "hash": space.hash})
         ostudy.set_user_attr("objectives", names)
         ostudy.set_user_attr("dedup", dedup)
+        ostudy.set_user_attr("options", NAMES)
+        with warnings.catch_warnings():  # experimental in Optuna 4-5; the dashboard and its plots read it
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            ostudy.set_metric_names(list(names))
     elif info["space"].get("hash") != space.hash:
         raise SearchError(f"study '{name}' was made for another version of space {info['space'].get('name')} "
                           f"(space hash {info['space'].get('hash', '')[:12]}…, now {space.hash[:12]}…)")
@@ -473,6 +478,7 @@ class Worker:
         self.study = optuna.load_study(study_name=c.study, storage=self.store,
                                        sampler=optuna.samplers.RandomSampler())
         self.view = strategies.mirror.mirror_study(self.study)
+        self.names = uses_names(self.study)  # studies made before option names keep indices
         self.mirror = self.view._storage
         self.history = History(self.view).sync()
         token = f"{c.seed}:{self.index}:{len(self.history.records)}"
@@ -619,11 +625,14 @@ class Worker:
         and its Record when no other trial was created since the last sync (else None: the
         caller syncs)."""
         now = datetime.now()
+        if proposed is None:  # the option names as Optuna params too: the dashboard and plots read them
+            proposed_params, proposed_dists = params(self.space, Assignment.from_json(attrs["assignment"]), self.names)
+        else:
+            proposed_params, proposed_dists = proposed.params, proposed.distributions
         template = FrozenTrial(number=-1, state=state, value=None, values=list(values) if values else None,
                                datetime_start=proposed.datetime_start if proposed else now,
                                datetime_complete=now if state.is_finished() else None,
-                               params=dict(proposed.params) if proposed else {},
-                               distributions=dict(proposed.distributions) if proposed else {},
+                               params=dict(proposed_params), distributions=dict(proposed_dists),
                                user_attrs=attrs, system_attrs=dict(proposed.system_attrs) if proposed else {},
                                intermediate_values={}, trial_id=-1)
         storage = self.study._storage

@@ -11,6 +11,7 @@ matplotlib the plots are skipped with a note).  Never imports torch.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from archlang import files
@@ -106,6 +107,15 @@ def write_trials(study: Study, path: Path) -> Path:
 
 # ---- plots ----------------------------------------------------------------------------------
 
+LOG_SPAN = 1e3  # an axis whose positive values span more than this factor is drawn on a log scale
+
+
+def wants_log(values) -> bool:
+    """Whether ``values`` (all positive) span more than three decades."""
+    finite = [v for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
+    return bool(finite) and min(finite) > 0 and max(finite) / min(finite) > LOG_SPAN
+
+
 
 def write_plots(study: Study, out: Path) -> list[Path]:
     try:
@@ -152,6 +162,8 @@ def best_so_far_figure(plt, study: Study, index: int = 0):
     name = study.objectives[index]
     axes.set(xlabel="evaluations", ylabel=name, title=f"{study.name}: best {name} so far "
              f"({'max' if sign > 0 else 'min'})")
+    if wants_log(ys):
+        axes.set_yscale("log")
     axes.legend(loc="best")
     axes.grid(alpha=0.3)
     return figure
@@ -167,6 +179,9 @@ def pareto_figure(plt, study: Study):
     axes.plot([r.values[0] for r in front], [r.values[1] for r in front], "o-", color="C3", label="Pareto set")
     axes.set(xlabel=f"{names[0]} ({'max' if sign[0] > 0 else 'min'})",
              ylabel=f"{names[1]} ({'max' if sign[1] > 0 else 'min'})", title=f"{study.name}: Pareto front")
+    for index, scale in enumerate((axes.set_xscale, axes.set_yscale)):
+        if wants_log([r.values[index] for r in complete]):
+            scale("log")
     axes.legend(loc="best")
     axes.grid(alpha=0.3)
     return figure

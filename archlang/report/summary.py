@@ -19,6 +19,7 @@ from archlang.ir import Graph, Model, Node, dims
 from archlang.ir.expanded import check_expanded
 from archlang.ir.params import count_params, member_params
 from archlang.ir.types import TensorType
+from archlang.report import html
 
 
 @dataclass
@@ -51,6 +52,21 @@ class Summary:
                 for r in self.rows
             ],
         }
+
+    # ---- display: the rows formatted as they are computed, never recomputed ----
+
+    def __str__(self) -> str:
+        return format_summary(self)
+
+    def __repr__(self) -> str:
+        return f"<Summary {self.name}: {_number(self.params)} params, {_number(self.macs)} MACs, {len(self.rows)} rows>"
+
+    def html(self, depth: int | None = None) -> str:
+        """The table as HTML (what a notebook shows)."""
+        return format_summary_html(self, depth)
+
+    def _repr_html_(self) -> str:
+        return self.html()
 
 
 def _json_dim(d):
@@ -192,3 +208,11 @@ def _number(d) -> str:
 
 def _giga(d) -> str:
     return f"  ({d / 1e9:.3f} G)" if isinstance(d, int) and d >= 1e6 else ""
+
+
+def format_summary_html(summary: Summary, depth: int | None = None) -> str:
+    """The text table's rows and totals as an HTML table (Layer, Type, Output, Params, MACs)."""
+    rows = [r for r in summary.rows if depth is None or r.depth <= depth]
+    cells = [("\u00a0\u00a0" * r.depth + _label(r), r.kind, r.output, _number(r.params), _number(r.macs)) for r in rows]
+    cells.append(("Total", "", "", _number(summary.params), _number(summary.macs) + _giga(summary.macs)))
+    return html.table(("Layer", "Type", "Output", "Params", "MACs"), cells, numeric=(3, 4), caption=summary.name)
