@@ -67,6 +67,22 @@ def _option(option) -> str:
     return str(option)
 
 
+def option_names(decision) -> tuple:
+    """What each option of ``decision`` is called in a study: its value when that is a plain
+    number or string, else how tables show it; made unique (``Conv#2``) when two read alike."""
+    decl = decision.decl
+    if decl.kind == "subset":
+        names = tuple("+".join(str(decl.options[i]) for i in decision.value(n)) for n in range(decision.arity))
+    elif decl.display:
+        names = tuple(decl.display)
+    else:
+        names = tuple(o if isinstance(o, (int, float, str)) and not isinstance(o, bool) else _option(o)
+                      for o in decl.options)
+    if len(set(names)) == len(names):
+        return names
+    return tuple(f"{name}#{i}" if names.count(name) > 1 else name for i, name in enumerate(names))
+
+
 def when_text(when, decisions) -> str:
     """``always``, or the conditions: ``stage1.depth ∈ {2, 3}``, ``stage1.kind = ConvStage``."""
     if () in when:

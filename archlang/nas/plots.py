@@ -17,8 +17,17 @@ import warnings
 
 import optuna
 
-from archlang.nas.report import best_so_far_figure, counts_line, format_values, pareto_figure, ranked, wants_log
-from archlang.nas.study import Record, Study
+from archlang.nas.report import (
+    arch_text,
+    best_so_far_figure,
+    choices,
+    counts_line,
+    format_values,
+    pareto_figure,
+    ranked,
+    wants_log,
+)
+from archlang.nas.study import Study
 from archlang.report import html
 
 KINDS = ("history", "pareto", "importance", "parallel")
@@ -36,26 +45,6 @@ def pyplot():
     return plt
 
 
-# ---- option names ----------------------------------------------------------------------------
-
-
-def choices(record: Record, names: dict | None = None) -> dict:
-    """label -> option name of a trial: its Optuna params when they are names, else the
-    option index looked up in ``names`` (label -> option names), else the index itself."""
-    assigned = (record.attrs.get("assignment") or {}).get("choices", {})
-    stored = record.params
-    shown = {}
-    for label, value in assigned.items():
-        param = stored.get(label)
-        if isinstance(param, str) or (param is not None and not isinstance(value, int)):
-            shown[label] = param
-        elif names and label in names and isinstance(value, int) and value < len(names[label]):
-            shown[label] = names[label][value]
-        else:
-            shown[label] = ",".join(map(str, value)) if isinstance(value, list) else value
-    return shown
-
-
 # ---- figures --------------------------------------------------------------------------------
 
 
@@ -69,14 +58,25 @@ def importance(study: Study, index: int = 0) -> dict[str, float]:
     if len(records) < 2 or not labels:
         return {}
     options = {label: tuple(sorted({str(c[label]) for c in rows})) for label in labels}
-    scratch = optuna.create_study(directions=study.directions)
+    scratch = _scratch_study(study.directions)
     for record, row in zip(records, rows):
         scratch.add_trial(optuna.trial.create_trial(
             params={label: str(row[label]) for label in labels}, values=list(record.values),
             distributions={label: optuna.distributions.CategoricalDistribution(options[label]) for label in labels}))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return dict(optuna.importance.get_param_importances(scratch, target=lambda t: t.values[index]))
+        return dict(optuna.importance.get_param_importances(
+            scratch, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0), target=lambda t: t.values[index]))
+
+
+def _scratch_study(directions) -> optuna.Study:
+    """An in-memory study to hand Optuna's evaluators (without its "new study" log line)."""
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        return optuna.create_study(directions=list(directions))
+    finally:
+        optuna.logging.set_verbosity(verbosity)
 
 
 def importance_figure(plt, study: Study, index: int = 0):
@@ -166,7 +166,7 @@ def study_html(study: Study, limit: int = 5) -> str:
         ("objectives", ", ".join(f"{n} ({d})" for n, d in zip(study.objectives, study.directions))),
         ("trials", counts_line(study))])
     rows = [[f"#{r.number}", *[format_values((v,)) for v in r.values],
-             " ".join(f"{k}={v}" for k, v in choices(r).items())] for r in ranked(study)[:limit]]
+             arch_text(r)] for r in ranked(study)[:limit]]
     table = html.table(["trial", *study.objectives, "architecture"], rows,
                        numeric=tuple(range(1, 1 + len(study.objectives))), caption="best trials")
     plt = pyplot()

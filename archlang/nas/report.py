@@ -15,18 +15,20 @@ import math
 from pathlib import Path
 
 from archlang import files
+from archlang.nas.formats import notation
 from archlang.nas.progress import format_seconds, format_values
 from archlang.nas.study import Record, Study
 
 # ---- the table ------------------------------------------------------------------------------
 
 
-def results_table(study: Study, limit: int = 10) -> str:
-    """The best ``limit`` complete evaluations (several objectives: the Pareto set first) and the counts."""
+def results_table(study: Study, limit: int = 10, options: dict | None = None) -> str:
+    """The best ``limit`` complete evaluations (several objectives: the Pareto set first) and the
+    counts; ``options`` (label -> option names) names the options of a study that stored indices."""
     names = study.objectives
     rows = ranked(study)[:limit]
     header = ["trial", *names, "seconds", "architecture"]
-    lines = [[f"#{r.number}", *[format_values((v,)) for v in r.values], _secs(r), _short(r)] for r in rows]
+    lines = [[f"#{r.number}", *[format_values((v,)) for v in r.values], _secs(r), _short(r, options)] for r in rows]
     widths = [max(len(str(c)) for c in column) for column in zip(header, *lines)] if lines else [len(h) for h in header]
     out = [_row(header, widths), _row(["-" * w for w in widths], widths)] + [_row(line, widths) for line in lines]
     return "\n".join(out) + "\n" + counts_line(study) + "\n"
@@ -63,10 +65,33 @@ def _secs(record: Record) -> str:
     return f"{seconds:.2f}" if isinstance(seconds, (int, float)) else "–"
 
 
-def _short(record: Record) -> str:
-    choices = (record.attrs.get("assignment") or {}).get("choices", {})
-    text = " ".join(f"{k}={_choice(v)}" for k, v in choices.items())
-    return text if len(text) <= 60 else text[:59] + "…"
+def _short(record: Record, names: dict | None = None, width: int = 60) -> str:
+    text = arch_text(record, names)
+    return text if len(text) <= width or text.startswith(("|", "Genotype")) else text[:width - 1] + "…"
+
+
+def arch_text(record: Record, names: dict | None = None) -> str:
+    """A trial's architecture as its benchmark writes it (a NAS-Bench-201 arch string, a DARTS
+    genotype: ``formats.notation``), else ``label=option`` by option name."""
+    assigned = (record.attrs.get("assignment") or {}).get("choices", {})
+    written = notation(assigned)
+    return written if written is not None else " ".join(f"{k}={v}" for k, v in choices(record, names).items())
+
+
+def choices(record: Record, names: dict | None = None) -> dict:
+    """label -> option of a trial: its Optuna param when the study stores option names, else
+    the option index looked up in ``names`` (label -> option names), else the index itself."""
+    assigned = (record.attrs.get("assignment") or {}).get("choices", {})
+    shown = {}
+    for label, value in assigned.items():
+        param = record.params.get(label)
+        if isinstance(param, str) or (param is not None and param != value):
+            shown[label] = param
+        elif names and label in names and isinstance(value, int) and 0 <= value < len(names[label]):
+            shown[label] = names[label][value]
+        else:
+            shown[label] = _choice(value)
+    return shown
 
 
 def _choice(value) -> str:

@@ -14,31 +14,12 @@ from __future__ import annotations
 
 from optuna.distributions import BaseDistribution, CategoricalDistribution, IntDistribution
 
+from archlang.nas.describe import option_names
 from archlang.nas.space import Assignment, Space
 from archlang.nas.tree import Decision
 
 CATEGORICAL_LIMIT = 10_000
 NAMES = "names"  # the study attribute ``options`` of studies whose params are option names
-
-
-def option_names(decision: Decision) -> tuple:
-    """What each option of ``decision`` is called in a study: its value when that is a plain
-    number or string, else how tables show it; made unique (``Conv#2``) when two read alike."""
-    decl = decision.decl
-    if decl.kind == "subset":
-        names = tuple("+".join(str(decl.options[i]) for i in decision.value(n)) for n in range(decision.arity))
-    elif decl.display:
-        names = tuple(decl.display)
-    else:
-        names = tuple(o if isinstance(o, (int, float, str)) and not isinstance(o, bool) else _text(o)
-                      for o in decl.options)
-    if len(set(names)) == len(names):
-        return names
-    return tuple(f"{name}#{i}" if names.count(name) > 1 else name for i, name in enumerate(names))
-
-
-def _text(option) -> str:
-    return "[" + ", ".join(map(str, option)) + "]" if isinstance(option, (list, tuple)) else str(option)
 
 
 def distribution(decision: Decision, names: bool = True) -> BaseDistribution:
