@@ -37,6 +37,7 @@ from optuna.trial import TrialState
 
 from archlang.ir import display
 from archlang.nas.assignment import Assignment
+from archlang.nas.progress import format_values
 from archlang.nas.rdb import BatchedRDBStorage
 
 FINISHED = (TrialState.COMPLETE, TrialState.FAIL)
@@ -238,8 +239,7 @@ class Record:
         return self.evaluated and self.state == "COMPLETE" and self.values is not None
 
     def __repr__(self) -> str:
-        values = "" if self.values is None else " " + ", ".join(f"{v:.4g}" if isinstance(v, float) else str(v)
-                                                                 for v in self.values)
+        values = "" if self.values is None else " " + format_values(self.values)
         return f"<Record #{self.number} {self.state}{values}{' (' + self.skipped + ')' if self.skipped else ''}>"
 
     def assignment(self) -> Assignment | None:
@@ -428,8 +428,7 @@ class Study:
 
     def __repr__(self) -> str:
         best = self.best_records()
-        shown = ", ".join(f"{n}={v:.4g}" if isinstance(v, float) else f"{n}={v}"
-                          for n, v in zip(self.objectives, best[0].values)) if best else "none yet"
+        shown = format_values(best[0].values, self.objectives) if best else "none yet"
         front = f" (1 of {len(best)} Pareto-optimal)" if len(best) > 1 else ""
         return (f"<Study {self.name}: {len(self.evaluated())} evaluations, best #{best[0].number if best else '–'} "
                 f"{shown}{front}>")
