@@ -382,7 +382,8 @@ def cmd_study_show(args) -> int:
     info = study.info.get("space") or {}
     print(f"study {study.name}: space {info.get('name')} ({info.get('file')}), "
           f"{', '.join(f'{n} ({d})' for n, d in zip(study.objectives, study.directions))}")
-    print(results_table(study, limit=args.top, options=study_command.space_options(study)), end="")
+    print(results_table(study, limit=args.top, options=study_command.space_options(study),
+                        width=400), end="")
     print(failures_table(study), end="")
     return 0
 

@@ -22,13 +22,14 @@ from archlang.nas.study import Record, Study
 # ---- the table ------------------------------------------------------------------------------
 
 
-def results_table(study: Study, limit: int = 10, options: dict | None = None) -> str:
+def results_table(study: Study, limit: int = 10, options: dict | None = None, width: int = 60) -> str:
     """The best ``limit`` complete evaluations (several objectives: the Pareto set first) and the
-    counts; ``options`` (label -> option names) names the options of a study that stored indices."""
+    counts; ``options`` (label -> option names) names the options of a study that stored indices;
+    an architecture is cut at ``width`` characters (never a benchmark's arch string)."""
     names = study.objectives
     rows = ranked(study)[:limit]
     header = ["trial", *names, "seconds", "architecture"]
-    lines = [[f"#{r.number}", *[format_values((v,)) for v in r.values], _secs(r), _short(r, options)] for r in rows]
+    lines = [[f"#{r.number}", *[format_values((v,)) for v in r.values], _secs(r), _short(r, options, width)] for r in rows]
     widths = [max(len(str(c)) for c in column) for column in zip(header, *lines)] if lines else [len(h) for h in header]
     out = [_row(header, widths), _row(["-" * w for w in widths], widths)] + [_row(line, widths) for line in lines]
     return "\n".join(out) + "\n" + counts_line(study) + "\n"
