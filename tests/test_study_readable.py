@@ -61,12 +61,13 @@ def run(capsys, *argv):
 def test_trials_store_option_names(stored, name, tiny, nb201):
     study = _load(stored, name)
     space = tiny if name == "tiny-tpe" else nb201
-    for trial in study.study.trials:
-        assignment = Study.load(name, f"sqlite:///{stored}").records[trial.number].assignment()
-        expected, _ = params(space, assignment)
-        assert trial.params == expected
-        assert all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in trial.params.values())
-    names = {v for trial in study.study.trials for v in trial.params.values()}
+    for record, trial in zip(study.records, study.study.trials):
+        expected, _ = params(space, record.assignment())
+        assert trial.user_attrs["options"] == expected
+        if name == "tiny-tpe":  # the sampler's own params are the names too
+            assert trial.params == expected
+        assert all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in expected.values())
+    names = {v for trial in study.study.trials for v in trial.user_attrs["options"].values()}
     assert names & ({"Residual", "Sequential", "Identity", 16, 24, 32} if name == "tiny-tpe"
                     else {"Zero", "Identity", "NorConv1x1", "NorConv3x3", "AvgPool2d"})
 
@@ -98,6 +99,7 @@ def test_an_old_index_study_resumes_with_indices(tmp_path, tiny, strategy):
     study = archlang.search(tiny, "params", strategy=strategy, budget=6, seed=0, storage=db, study="old")
     assert len(study.evaluated()) == 6
     assert all(isinstance(v, int) for t in study.study.trials for v in t.params.values())
+    assert not any("options" in t.user_attrs for t in study.study.trials)
 
 
 def test_show_names_the_options_of_an_old_study(tmp_path, tiny, capsys):

@@ -600,6 +600,8 @@ class Worker:
     def attrs(self, assignment: Assignment) -> dict:
         attrs = {"assignment": assignment.to_json(), "hash": self.hash_of(assignment), "dedup": self.config.dedup,
                  "worker": {**self.identity, "since": time.time()}}
+        if self.names:  # the options by name (a sampler's trials also have them as Optuna params)
+            attrs["options"] = params(self.space, assignment)[0]
         key = self.key_of(assignment)
         if key != attrs["hash"]:
             attrs["key"] = key
@@ -625,14 +627,11 @@ class Worker:
         and its Record when no other trial was created since the last sync (else None: the
         caller syncs)."""
         now = datetime.now()
-        if proposed is None:  # the option names as Optuna params too: the dashboard and plots read them
-            proposed_params, proposed_dists = params(self.space, Assignment.from_json(attrs["assignment"]), self.names)
-        else:
-            proposed_params, proposed_dists = proposed.params, proposed.distributions
         template = FrozenTrial(number=-1, state=state, value=None, values=list(values) if values else None,
                                datetime_start=proposed.datetime_start if proposed else now,
                                datetime_complete=now if state.is_finished() else None,
-                               params=dict(proposed_params), distributions=dict(proposed_dists),
+                               params=dict(proposed.params) if proposed else {},
+                               distributions=dict(proposed.distributions) if proposed else {},
                                user_attrs=attrs, system_attrs=dict(proposed.system_attrs) if proposed else {},
                                intermediate_values={}, trial_id=-1)
         storage = self.study._storage

@@ -80,12 +80,14 @@ def arch_text(record: Record, names: dict | None = None) -> str:
 
 
 def choices(record: Record, names: dict | None = None) -> dict:
-    """label -> option of a trial: its Optuna param when the study stores option names, else
-    the option index looked up in ``names`` (label -> option names), else the index itself."""
+    """label -> option of a trial: its option name as stored (the ``options`` attribute, or a
+    sampler's Optuna param), else the option index looked up in ``names`` (label -> option
+    names: studies made before names were stored), else the index itself."""
     assigned = (record.attrs.get("assignment") or {}).get("choices", {})
+    stored = record.attrs.get("options") or {}
     shown = {}
     for label, value in assigned.items():
-        param = record.params.get(label)
+        param = stored.get(label, record.params.get(label))
         if isinstance(param, str) or (param is not None and param != value):
             shown[label] = param
         elif names and label in names and isinstance(value, int) and 0 <= value < len(names[label]):

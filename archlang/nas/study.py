@@ -6,6 +6,9 @@ Every trial stores its assignment (JSON) and canonical hash as user attributes; 
 state and timing are Optuna's own columns.  Trial user attributes written by the engine:
 
     assignment    the Assignment as JSON            hash       functional hash of the architecture
+    options       label -> option name (``NorConv3x3``, ``64``; studies made since names are
+                  stored: study attribute ``options = "names"``; a sampler's trials also have
+                  them as Optuna params)
     dedup         the deduplication policy in effect (functional, exact or off)
     key           what names the architecture under that policy, when it is not ``hash``
                   (the exact hash; ``off``: a hash of the assignment)
