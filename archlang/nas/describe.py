@@ -5,6 +5,7 @@ Must not import a backend.
 
 from __future__ import annotations
 
+import os
 import random
 from pathlib import Path
 
@@ -128,4 +129,13 @@ def space_html(space, unique_limit: int = 1_000) -> str:
               else f"not counted here (space.size(unique=True) hashes all {size:,} configurations)")]
     rows = [(d.label, _kind(d), _options(d), when_text(d.when, space.tree.by_label)) for d in space.decisions]
     table = html.table(("label", "kind", "options", "active"), rows, caption=f"decisions ({len(rows)})")
-    return html.facts(f"space {space.name} ({space.program.file})", items) + table
+    return html.facts(f"space {space.name} ({_near(space.program.file)})", items) + table
+
+
+def _near(file) -> str:
+    """A path as short as it reads from the working folder (a notebook's), not the machine's."""
+    try:
+        relative = os.path.relpath(file)
+    except ValueError:  # another drive
+        return str(file)
+    return relative if len(relative) < len(str(file)) else str(file)
