@@ -70,15 +70,24 @@ def _option(option) -> str:
 
 def option_names(decision) -> tuple:
     """What each option of ``decision`` is called in a study: its value when that is a plain
-    number or string, else how tables show it; made unique (``Conv#2``) when two read alike."""
+    number or string, else how tables show it; made unique (``Conv#2``) when two read alike.
+    Kept on the decision: the engine names every trial's options."""
+    cached = getattr(decision, "_option_names", None)
+    if cached is None:
+        cached = decision._option_names = _unique_names(_names(decision))
+    return cached
+
+
+def _names(decision) -> tuple:
     decl = decision.decl
     if decl.kind == "subset":
-        names = tuple("+".join(str(decl.options[i]) for i in decision.value(n)) for n in range(decision.arity))
-    elif decl.display:
-        names = tuple(decl.display)
-    else:
-        names = tuple(o if isinstance(o, (int, float, str)) and not isinstance(o, bool) else _option(o)
-                      for o in decl.options)
+        return tuple("+".join(str(decl.options[i]) for i in decision.value(n)) for n in range(decision.arity))
+    if decl.display:
+        return tuple(decl.display)
+    return tuple(o if isinstance(o, (int, float, str)) and not isinstance(o, bool) else _option(o) for o in decl.options)
+
+
+def _unique_names(names: tuple) -> tuple:
     if len(set(names)) == len(names):
         return names
     return tuple(f"{name}#{i}" if names.count(name) > 1 else name for i, name in enumerate(names))
