@@ -9,6 +9,7 @@ Public API (everything else is private):
     to_onnx(source, model=None, *, weights=None, opset=None, path=None, **params) -> onnx.ModelProto
     summary(source, model=None, *, inputs=None, **params) -> archlang.report.summary.Summary
     render(source, model=None, *, path=None, depth=None, expand=False, direction="TB", …) -> DOT text
+                                                        (a str that Jupyter draws: ir.display.Diagram)
     space(source, name=None, *, inputs=None, **params) -> archlang.nas.Space
     search(space, objective, *, strategy=, budget=, …) -> archlang.nas.study.Study
     supernet(source, name=None, *, method="darts", inputs=None, **params) -> archlang.oneshot.Supernet

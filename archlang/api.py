@@ -234,10 +234,11 @@ def supernet(source, name: str | None = None, *, method="darts", inputs: dict | 
 
 
 def render(source, model: str | None = None, *, path=None, format: str | None = None, depth: int | None = None,
-           expand: bool = False, direction: str = "TB", inputs: dict | None = None, **params) -> str:
+           expand: bool = False, direction: str = "TB", inputs: dict | None = None, **params) -> display.Diagram:
     """The DOT source of ``model``'s diagram; with ``path`` also writes it (.svg/.png/.pdf via
     Graphviz's ``dot``, .dot as is; ``format`` overrides the suffix).  ``depth`` collapses
-    blocks below that level, ``expand`` draws every repetition of a rolled run."""
+    blocks below that level, ``expand`` draws every repetition of a rolled run.  The DOT text
+    is a ``Diagram``, a ``str`` that a notebook draws inline (``.svg()`` gives the SVG)."""
     from archlang.backends.graphviz import FORMATS, RenderOptions, to_dot, write_diagram
 
     need_bool(expand, "expand")
@@ -249,14 +250,14 @@ def render(source, model: str | None = None, *, path=None, format: str | None = 
     text = to_dot(elaborate(source, model, inputs=inputs, **params), options)
     if path is not None:
         write_diagram(text, path, format)
-    return text
+    return display.Diagram(text)
 
 
 def render_svg(source, model: str | None = None, **kwargs) -> str:
     """The diagram of ``model`` as SVG text (needs Graphviz's ``dot``; RenderError without it)."""
     from archlang.backends.graphviz import pipe
 
-    return pipe(render(source, model, **kwargs), "svg").decode("utf-8")
+    return pipe(str(render(source, model, **kwargs)), "svg").decode("utf-8")
 
 
 def search(space, objective, **options):
@@ -297,4 +298,45 @@ def _program_svg(program: Program) -> str | None:
         return None
 
 
+def _dot_svg(text: str) -> str | None:
+    """A ``Diagram``'s SVG (None without Graphviz's ``dot``: the notebook shows the text)."""
+    from archlang.backends.graphviz import RenderError, pipe
+
+    try:
+        return pipe(str(text), "svg").decode("utf-8")
+    except RenderError:
+        return None
+
+
+def _model_html(model: Model) -> str:
+    """A model in a notebook: name, shapes, parameters and MACs over its diagram."""
+    from archlang.report import html
+    from archlang.report.summary import summarize
+
+    items = [("shapes", model.signature())]
+    if model.choices:
+        items.append(("free choices", str(len(model.choices))))
+    else:
+        try:
+            totals = summarize(model)
+            items += [("params", _count(totals.params)), ("MACs", _count(totals.macs))]
+        except ArchError as error:  # too large to count row by row: say so, still draw it
+            items.append(("counts", error.diagnostics[0].message if error.diagnostics else str(error)))
+    svg = _dot_svg(render(model)) or ""
+    return html.facts(f"{model.kind} {model.name}", items) + svg[svg.find("<svg"):]  # no XML prolog inside HTML
+
+
+def _count(value) -> str:
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def _study_html(study) -> str:
+    from archlang.nas.plots import study_html  # imports optuna and matplotlib
+
+    return study_html(study)
+
+
 display.register("program.svg", _program_svg)
+display.register("dot.svg", _dot_svg)
+display.register("model.html", _model_html)
+display.register("study.html", _study_html)

@@ -23,6 +23,7 @@ import archlang
 from archlang import files
 from archlang.cli import check_report, completion, conventions, inputs
 from archlang.cli import ops as ops_command
+from archlang.cli import study as study_command
 from archlang.cli.conventions import note, say
 from archlang.cli.lsp import add_lsp_parser
 from archlang.errors import ArchError
@@ -465,7 +466,8 @@ def cmd_study_show(args) -> int:
     info = study.info.get("space") or {}
     print(f"study {study.name}: space {info.get('name')} ({info.get('file')}), "
           f"{', '.join(f'{n} ({d})' for n, d in zip(study.objectives, study.directions))}")
-    print(results_table(study, limit=args.top), end="")
+    print(results_table(study, limit=args.top, options=study_command.space_options(study),
+                        width=400), end="")
     print(failures_table(study), end="")
     return 0
 
@@ -510,6 +512,7 @@ def _search_parsers(sub) -> None:
     show.add_argument("--top", type=positive_int, default=10, help="rows to show")
     show.add_argument("--json", action="store_true", help="every trial as JSON")
     show.set_defaults(run=cmd_study_show)
+    study_command.add_parsers(actions)
 
 
 # ---- main --------------------------------------------------------------------------------

@@ -22,3 +22,19 @@ def register(kind: str, renderer: Callable[[Any], str | None]) -> None:
 def show(kind: str, obj) -> str | None:
     renderer = _RENDERERS.get(kind)
     return renderer(obj) if renderer is not None else None
+
+
+class Diagram(str):
+    """DOT text that Jupyter draws: ``archlang.render`` returns one, so a cell ending in
+    ``render(...)`` shows the diagram inline while the value is still the DOT string it always
+    was (``str`` methods, comparisons and writes keep working)."""
+
+    def svg(self) -> str | None:
+        """The diagram as SVG text (None without a registered renderer or Graphviz's ``dot``)."""
+        return show("dot.svg", self)
+
+    def _repr_svg_(self) -> str | None:
+        return self.svg()
+
+    def __repr__(self) -> str:
+        return f"<Diagram: {len(self.splitlines())} lines of DOT; str() for the text, .svg() for SVG>"

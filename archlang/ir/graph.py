@@ -36,6 +36,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from archlang.errors import SpaceError, Span
+from archlang.ir import display
 from archlang.ir.types import ParamSpec, TensorType
 
 NodeKind = Literal["input", "op", "call", "choice", "output"]
@@ -50,6 +51,13 @@ class IRModel(BaseModel):
     # defer_build: a class's validator is built when the first instance is made, not at
     # import, so ``import archlang.ir`` is cheap and a command pays only for the kinds it makes
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, defer_build=True)
+
+    def __repr__(self) -> str:
+        # one line: pydantic's field dump of a whole graph runs to megabytes in a notebook
+        return f"<{type(self).__name__}>"
+
+    def __str__(self) -> str:
+        return repr(self)
 
 
 class Member(IRModel):
@@ -82,6 +90,9 @@ class Member(IRModel):
             return self.graph.members
         return self.members
 
+    def __repr__(self) -> str:
+        return f"<Member {self.kind} {self.op}" + (f" ({len(self.members)} members)" if self.members else "") + ">"
+
 
 class Tie(IRModel):
     """Parameter ``target`` is the very same Parameter as ``source`` (dotted paths)."""
@@ -89,6 +100,9 @@ class Tie(IRModel):
     target: str
     source: str
     span: Span
+
+    def __repr__(self) -> str:
+        return f"<Tie {self.target} = {self.source}>"
 
 
 class ChoiceRef(IRModel):
@@ -130,6 +144,10 @@ class Node(IRModel):
     label: str | None = None
     span: Span
 
+    def __repr__(self) -> str:
+        what = self.op or self.target or ""
+        return f"<Node {self.kind} {self.name}{': ' + what if what and what != self.name else ''} -> {_type_text(self.type)}>"
+
 
 class Graph(IRModel):
     """The elaborated body of one block instance."""
@@ -143,6 +161,9 @@ class Graph(IRModel):
     ties: tuple[Tie, ...] = ()
     constraints: tuple[Constraint, ...] = ()
     span: Span
+
+    def __repr__(self) -> str:
+        return f"<Graph {self.name}: {len(self.nodes)} nodes, {len(self.members)} members>"
 
     def node(self, name: str) -> Node:
         for node in self.nodes:
@@ -200,6 +221,9 @@ class ChoiceDecl(IRModel):
     def unconditional(self) -> bool:
         return () in self.when
 
+    def __repr__(self) -> str:
+        return f"<ChoiceDecl {self.label}: {self.kind}, {len(self.options)} options>"
+
 
 class Model(IRModel):
     """An elaborated entry point (a ``model`` or ``space``): its graph and free choices."""
@@ -215,6 +239,20 @@ class Model(IRModel):
     def is_concrete(self) -> bool:
         return not self.choices
 
+    def signature(self) -> str:
+        """``3×224×224 → 1000``: the input and output shapes, in the compact diagram form."""
+        inputs = ", ".join(_type_text(n.type) for n in self.graph.input_nodes)
+        return f"{inputs} → {', '.join(_type_text(t) for t in self.graph.output_types)}"
+
+    def __repr__(self) -> str:
+        choices = f", {len(self.choices)} free choices" if self.choices else ""
+        return f"<Model {self.name} ({self.kind}): {self.signature()}, {len(self.graph.nodes)} nodes{choices}>"
+
+    def _repr_html_(self) -> str | None:
+        """Jupyter shows a model as a header (shapes, parameters, MACs) over its diagram; the
+        renderer is registered by ``archlang.api`` (None — the text repr — without one)."""
+        return display.show("model.html", self)
+
     def require_concrete(self) -> None:
         """Raise a located SpaceError naming the free choices, if there are any."""
         if not self.choices:
@@ -225,4 +263,12 @@ class Model(IRModel):
             f"{self.kind} {self.name} has {len(self.choices)} free choice{plural} ({labels}); fix them "
             "first (archlang sample, or an assignment)", self.choices[0].span,
         )
+
+
+def _type_text(t) -> str:
+    if isinstance(t, TensorType):
+        return t.short()
+    if isinstance(t, tuple):
+        return "(" + ", ".join(_type_text(x) for x in t) + ")"
+    return str(t)
 

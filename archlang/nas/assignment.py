@@ -17,6 +17,10 @@ class Assignment:
     values: dict = field(hash=False)
     space: str
 
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k!r}: {v!r}" for k, v in sorted(self.values.items()))
+        return f"<Assignment {{{shown if len(shown) <= 200 else shown[:199] + '…'}}} of space {self.space[:12]}…>"
+
     def to_json(self) -> dict:
         return {"space": self.space, "choices": {k: _jsonable(v) for k, v in sorted(self.values.items())}}
 

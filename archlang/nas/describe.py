@@ -5,6 +5,7 @@ Must not import a backend.
 
 from __future__ import annotations
 
+import os
 import random
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from archlang import files
 from archlang.errors import SpaceError
 from archlang.nas.constraints import metrics
 from archlang.nas.hashing import ENUMERATION_LIMIT
+from archlang.report import html
 
 
 def describe_space(space, unique_limit: int = 20_000) -> str:
@@ -66,6 +68,31 @@ def _option(option) -> str:
     return str(option)
 
 
+def option_names(decision) -> tuple:
+    """What each option of ``decision`` is called in a study: its value when that is a plain
+    number or string, else how tables show it; made unique (``Conv#2``) when two read alike.
+    Kept on the decision: the engine names every trial's options."""
+    cached = getattr(decision, "_option_names", None)
+    if cached is None:
+        cached = decision._option_names = _unique_names(_names(decision))
+    return cached
+
+
+def _names(decision) -> tuple:
+    decl = decision.decl
+    if decl.kind == "subset":
+        return tuple("+".join(str(decl.options[i]) for i in decision.value(n)) for n in range(decision.arity))
+    if decl.display:
+        return tuple(decl.display)
+    return tuple(o if isinstance(o, (int, float, str)) and not isinstance(o, bool) else _option(o) for o in decl.options)
+
+
+def _unique_names(names: tuple) -> tuple:
+    if len(set(names)) == len(names):
+        return names
+    return tuple(f"{name}#{i}" if names.count(name) > 1 else name for i, name in enumerate(names))
+
+
 def when_text(when, decisions) -> str:
     """``always``, or the conditions: ``stage1.depth ∈ {2, 3}``, ``stage1.kind = ConvStage``."""
     if () in when:
@@ -100,3 +127,24 @@ def sample_files(space, n: int, seed: int, constraints, out: Path | None):
         files.write_text(path, text)
         values = metrics(space, assignment, ("params",))
         yield f"wrote {path} ({values['params']:,} parameters, hash {space.canonical_hash(assignment)[:12]})"
+
+
+def space_html(space, unique_limit: int = 1_000) -> str:
+    """A space in a notebook: its size, distinct architectures (counted only up to
+    ``unique_limit`` configurations: hashing each one takes a while) and its decision table."""
+    size = space.size()
+    items = [("size", f"{size:,} configuration{'s' if size != 1 else ''}"),
+             ("distinct", _unique(space, size, unique_limit) if size <= unique_limit
+              else f"not counted here (space.size(unique=True) hashes all {size:,} configurations)")]
+    rows = [(d.label, _kind(d), _options(d), when_text(d.when, space.tree.by_label)) for d in space.decisions]
+    table = html.table(("label", "kind", "options", "active"), rows, caption=f"decisions ({len(rows)})")
+    return html.facts(f"space {space.name} ({_near(space.program.file)})", items) + table
+
+
+def _near(file) -> str:
+    """A path as short as it reads from the working folder (a notebook's), not the machine's."""
+    try:
+        relative = os.path.relpath(file)
+    except ValueError:  # another drive
+        return str(file)
+    return relative if len(relative) < len(str(file)) else str(file)

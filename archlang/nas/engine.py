@@ -86,6 +86,7 @@ from archlang.nas import strategies
 from archlang.nas.hashing import exact_hash
 from archlang.nas.rdb import BatchedRDBStorage
 from archlang.nas.space import Assignment, Space
+from archlang.nas.strategies.distributions import NAMES, params, uses_names
 from archlang.nas.study import (
     History,
     Record,
@@ -238,6 +239,10 @@ def open_study(store, name: str, dirs, space: Space, names: list[str], dedup: st
         ostudy.set_user_attr("space", {"name": space.name, "file": str(space.program.file), "hash": space.hash})
         ostudy.set_user_attr("objectives", names)
         ostudy.set_user_attr("dedup", dedup)
+        ostudy.set_user_attr("options", NAMES)
+        with warnings.catch_warnings():  # experimental in Optuna 4-5; the dashboard and its plots read it
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            ostudy.set_metric_names(list(names))
     elif info["space"].get("hash") != space.hash:
         raise SearchError(f"study '{name}' was made for another version of space {info['space'].get('name')} "
                           f"(space hash {info['space'].get('hash', '')[:12]}…, now {space.hash[:12]}…)")
@@ -473,6 +478,7 @@ class Worker:
         self.study = optuna.load_study(study_name=c.study, storage=self.store,
                                        sampler=optuna.samplers.RandomSampler())
         self.view = strategies.mirror.mirror_study(self.study)
+        self.names = uses_names(self.study)  # studies made before option names keep indices
         self.mirror = self.view._storage
         self.history = History(self.view).sync()
         token = f"{c.seed}:{self.index}:{len(self.history.records)}"
@@ -594,6 +600,8 @@ class Worker:
     def attrs(self, assignment: Assignment) -> dict:
         attrs = {"assignment": assignment.to_json(), "hash": self.hash_of(assignment), "dedup": self.config.dedup,
                  "worker": {**self.identity, "since": time.time()}}
+        if self.names:  # the options by name (a sampler's trials also have them as Optuna params)
+            attrs["options"] = params(self.space, assignment)[0]
         key = self.key_of(assignment)
         if key != attrs["hash"]:
             attrs["key"] = key

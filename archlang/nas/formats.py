@@ -297,3 +297,31 @@ def _subset_index(inputs: list[int]) -> int:
 def _subset(index: int) -> list[int]:
     mask = index + 1
     return [u for u in range(mask.bit_length()) if mask >> u & 1]
+
+
+# ---- a space's own notation ------------------------------------------------------------------
+
+
+def notation(values: dict) -> str | None:
+    """An assignment's choices written as its benchmark writes them, when they are the exact
+    decisions of one of the spaces above: a NAS-Bench-201 arch string, a DARTS genotype or a
+    NAS-Bench-101 cell (``ops; matrix rows``); None for any other space.  ``study show`` and
+    notebooks use it so results read as the papers print them."""
+    labels = set(values)
+    try:
+        if labels == set(NB201_EDGES) and all(0 <= values[e] < len(NB201_OPS) for e in NB201_EDGES):
+            return assignment_to_nb201(Assignment(values, ""))
+        if labels == _DARTS_LABELS:
+            return str(assignment_to_genotype(Assignment({k: tuple(v) if isinstance(v, list) else v
+                                                          for k, v in values.items()}, "")))
+        if labels == _NB101_LABELS:
+            matrix, ops = assignment_to_nb101(Assignment(values, ""))
+            return f"{','.join(ops)}; {' '.join(''.join(map(str, row)) for row in matrix)}"
+    except (IndexError, TypeError, ValueError):  # the same labels with other options: no notation
+        return None
+    return None
+
+
+_DARTS_LABELS = {f"{kind}.{node}.{what}" for kind in ("normal", "reduce") for node in range(2, 2 + DARTS_STEPS)
+                 for what in ("inputs", "op0", "op1")}
+_NB101_LABELS = {f"v{v}.{what}" for v in range(1, NB101_VERTICES - 1) for what in ("op", "inputs")} | {"output.inputs"}

@@ -11,21 +11,25 @@ matplotlib the plots are skipped with a note).  Never imports torch.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from archlang import files
+from archlang.nas.formats import notation
 from archlang.nas.progress import format_seconds, format_values
 from archlang.nas.study import Record, Study
 
 # ---- the table ------------------------------------------------------------------------------
 
 
-def results_table(study: Study, limit: int = 10) -> str:
-    """The best ``limit`` complete evaluations (several objectives: the Pareto set first) and the counts."""
+def results_table(study: Study, limit: int = 10, options: dict | None = None, width: int = 60) -> str:
+    """The best ``limit`` complete evaluations (several objectives: the Pareto set first) and the
+    counts; ``options`` (label -> option names) names the options of a study that stored indices;
+    an architecture is cut at ``width`` characters (never a benchmark's arch string)."""
     names = study.objectives
     rows = ranked(study)[:limit]
     header = ["trial", *names, "seconds", "architecture"]
-    lines = [[f"#{r.number}", *[format_values((v,)) for v in r.values], _secs(r), _short(r)] for r in rows]
+    lines = [[f"#{r.number}", *[format_values((v,)) for v in r.values], _secs(r), _short(r, options, width)] for r in rows]
     widths = [max(len(str(c)) for c in column) for column in zip(header, *lines)] if lines else [len(h) for h in header]
     out = [_row(header, widths), _row(["-" * w for w in widths], widths)] + [_row(line, widths) for line in lines]
     return "\n".join(out) + "\n" + counts_line(study) + "\n"
@@ -62,10 +66,35 @@ def _secs(record: Record) -> str:
     return f"{seconds:.2f}" if isinstance(seconds, (int, float)) else "–"
 
 
-def _short(record: Record) -> str:
-    choices = (record.attrs.get("assignment") or {}).get("choices", {})
-    text = " ".join(f"{k}={_choice(v)}" for k, v in choices.items())
-    return text if len(text) <= 60 else text[:59] + "…"
+def _short(record: Record, names: dict | None = None, width: int = 60) -> str:
+    text = arch_text(record, names)
+    return text if len(text) <= width or text.startswith(("|", "Genotype")) else text[:width - 1] + "…"
+
+
+def arch_text(record: Record, names: dict | None = None) -> str:
+    """A trial's architecture as its benchmark writes it (a NAS-Bench-201 arch string, a DARTS
+    genotype: ``formats.notation``), else ``label=option`` by option name."""
+    assigned = (record.attrs.get("assignment") or {}).get("choices", {})
+    written = notation(assigned)
+    return written if written is not None else " ".join(f"{k}={v}" for k, v in choices(record, names).items())
+
+
+def choices(record: Record, names: dict | None = None) -> dict:
+    """label -> option of a trial: its option name as stored (the ``options`` attribute, or a
+    sampler's Optuna param), else the option index looked up in ``names`` (label -> option
+    names: studies made before names were stored), else the index itself."""
+    assigned = (record.attrs.get("assignment") or {}).get("choices", {})
+    stored = record.attrs.get("options") or {}
+    shown = {}
+    for label, value in assigned.items():
+        param = stored.get(label, record.params.get(label))
+        if isinstance(param, str) or (param is not None and param != value):
+            shown[label] = param
+        elif names and label in names and isinstance(value, int) and 0 <= value < len(names[label]):
+            shown[label] = names[label][value]
+        else:
+            shown[label] = _choice(value)
+    return shown
 
 
 def _choice(value) -> str:
@@ -105,6 +134,15 @@ def write_trials(study: Study, path: Path) -> Path:
 
 
 # ---- plots ----------------------------------------------------------------------------------
+
+LOG_SPAN = 1e3  # an axis whose positive values span more than this factor is drawn on a log scale
+
+
+def wants_log(values) -> bool:
+    """Whether ``values`` (all positive) span more than three decades."""
+    finite = [v for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
+    return bool(finite) and min(finite) > 0 and max(finite) / min(finite) > LOG_SPAN
+
 
 
 def write_plots(study: Study, out: Path) -> list[Path]:
@@ -152,6 +190,8 @@ def best_so_far_figure(plt, study: Study, index: int = 0):
     name = study.objectives[index]
     axes.set(xlabel="evaluations", ylabel=name, title=f"{study.name}: best {name} so far "
              f"({'max' if sign > 0 else 'min'})")
+    if wants_log(ys):
+        axes.set_yscale("log")
     axes.legend(loc="best")
     axes.grid(alpha=0.3)
     return figure
@@ -167,6 +207,9 @@ def pareto_figure(plt, study: Study):
     axes.plot([r.values[0] for r in front], [r.values[1] for r in front], "o-", color="C3", label="Pareto set")
     axes.set(xlabel=f"{names[0]} ({'max' if sign[0] > 0 else 'min'})",
              ylabel=f"{names[1]} ({'max' if sign[1] > 0 else 'min'})", title=f"{study.name}: Pareto front")
+    for index, scale in enumerate((axes.set_xscale, axes.set_yscale)):
+        if wants_log([r.values[index] for r in complete]):
+            scale("log")
     axes.legend(loc="best")
     axes.grid(alpha=0.3)
     return figure

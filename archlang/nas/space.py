@@ -27,6 +27,7 @@ from archlang.errors.arguments import need_bool, need_int, need_mapping, need_rn
 from archlang.ir import ChoiceDecl, Model
 from archlang.nas.assignment import Assignment
 from archlang.nas.constraints import metrics, normalise
+from archlang.nas.describe import space_html
 from archlang.nas.fixing import Selector
 from archlang.nas.hashing import ENUMERATION_LIMIT, canonical_hash, unique_size
 from archlang.nas.to_arch import model_to_arch
@@ -267,6 +268,10 @@ class Space:
 
     def __repr__(self) -> str:
         return f"<Space {self.name}: {len(self.decisions)} decisions, {self.size():,} configurations>"
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows a space as its size, distinct count and decision table."""
+        return space_html(self)
 
 
 def _subtree_labels(decision: Decision, index: int | None) -> set[str]:

@@ -6,6 +6,9 @@ Every trial stores its assignment (JSON) and canonical hash as user attributes; 
 state and timing are Optuna's own columns.  Trial user attributes written by the engine:
 
     assignment    the Assignment as JSON            hash       functional hash of the architecture
+    options       label -> option name (``NorConv3x3``, ``64``; studies made since names are
+                  stored: study attribute ``options = "names"``; a sampler's trials also have
+                  them as Optuna params)
     dedup         the deduplication policy in effect (functional, exact or off)
     key           what names the architecture under that policy, when it is not ``hash``
                   (the exact hash; ``off``: a hash of the assignment)
@@ -35,7 +38,9 @@ from pathlib import Path
 import optuna
 from optuna.trial import TrialState
 
+from archlang.ir import display
 from archlang.nas.assignment import Assignment
+from archlang.nas.progress import format_values
 from archlang.nas.rdb import BatchedRDBStorage
 
 FINISHED = (TrialState.COMPLETE, TrialState.FAIL)
@@ -209,6 +214,7 @@ class Record:
     started: object = None  # datetime
     finished: object = None
     trial_id: int = -1
+    params: dict = field(default_factory=dict)  # Optuna's params: label -> option name (or index, older studies)
 
     @property
     def hash(self) -> str | None:
@@ -235,6 +241,10 @@ class Record:
     def ok(self) -> bool:
         return self.evaluated and self.state == "COMPLETE" and self.values is not None
 
+    def __repr__(self) -> str:
+        values = "" if self.values is None else " " + format_values(self.values)
+        return f"<Record #{self.number} {self.state}{values}{' (' + self.skipped + ')' if self.skipped else ''}>"
+
     def assignment(self) -> Assignment | None:
         data = self.attrs.get("assignment")
         return Assignment.from_json(data) if data else None
@@ -253,7 +263,7 @@ class Record:
 def record_of(trial) -> Record:
     values = tuple(trial.values) if trial.values is not None else None
     return Record(trial.number, trial.state.name, values, dict(trial.user_attrs),
-                  trial.datetime_start, trial.datetime_complete, trial._trial_id)
+                  trial.datetime_start, trial.datetime_complete, trial._trial_id, dict(trial.params))
 
 
 # ---- dominance -----------------------------------------------------------------------------
@@ -418,6 +428,17 @@ class Study:
     def refresh(self) -> "Study":
         self.records = History(self.study).sync().ordered()
         return self
+
+    def __repr__(self) -> str:
+        best = self.best_records()
+        shown = format_values(best[0].values, self.objectives) if best else "none yet"
+        front = f" (1 of {len(best)} Pareto-optimal)" if len(best) > 1 else ""
+        return (f"<Study {self.name}: {len(self.evaluated())} evaluations, best #{best[0].number if best else '–'} "
+                f"{shown}{front}>")
+
+    def _repr_html_(self) -> str | None:
+        """Jupyter shows a study as its best trials and plots (registered by ``archlang.api``)."""
+        return display.show("study.html", self)
 
     @property
     def name(self) -> str:

@@ -7,8 +7,8 @@ out (``max_expanded``) is still measured.
 from __future__ import annotations
 
 from archlang.ir import dims
-from archlang.objectives.base import Objective, ObjectiveError
 from archlang.ir.params import count_params
+from archlang.objectives.base import Objective, ObjectiveError
 from archlang.report.summary import model_macs
 
 

@@ -27,6 +27,7 @@ from archlang import ops
 from archlang.ir import Graph, Member, Model, Node, dims
 from archlang.ir.expanded import check_expanded
 from archlang.ir.types import TensorType
+from archlang.report import html
 from archlang.report.extremes import Extreme, extremes
 
 
@@ -75,6 +76,21 @@ class Summary:
         if self.largest is not None:
             out["smallest"], out["largest"] = self.smallest.to_json(), self.largest.to_json()
         return out
+
+    # ---- display: the rows formatted as they are computed, never recomputed ----
+
+    def __str__(self) -> str:
+        return format_summary(self)
+
+    def __repr__(self) -> str:
+        return f"<Summary {self.name}: {_number(self.params)} params, {_number(self.macs)} MACs, {len(self.rows)} rows>"
+
+    def html(self, depth: int | None = None) -> str:
+        """The table as HTML (what a notebook shows)."""
+        return format_summary_html(self, depth)
+
+    def _repr_html_(self) -> str:
+        return self.html()
 
 
 def _json_dim(d):
@@ -422,3 +438,11 @@ def _giga(d) -> str:
 
 def _mega(d) -> str:
     return f" ({d / 2**20:.2f} MiB)" if isinstance(d, int) and d >= 2**20 else ""
+
+
+def format_summary_html(summary: Summary, depth: int | None = None) -> str:
+    """The text table's rows and totals as an HTML table (Layer, Type, Output, Params, MACs)."""
+    rows = [r for r in summary.rows if depth is None or r.depth <= depth]
+    cells = [("\u00a0\u00a0" * r.depth + _label(r), r.kind, r.output, _number(r.params), _number(r.macs)) for r in rows]
+    cells.append(("Total", "", "", _number(summary.params), _number(summary.macs) + _giga(summary.macs)))
+    return html.table(("Layer", "Type", "Output", "Params", "MACs"), cells, numeric=(3, 4), caption=summary.name)

@@ -13,15 +13,19 @@ import warnings
 import optuna
 
 from archlang.nas.strategies.base import Context, Proposal, Strategy
-from archlang.nas.strategies.distributions import suggest
+from archlang.nas.strategies.distributions import suggest, uses_names
 
 
 class _SamplerStrategy(Strategy):
+    names: bool | None = None  # whether the study stores option names (read once)
+
     def propose(self, ctx: Context) -> Proposal:
         """The sampler's next architecture; ``Proposal.trial``: its trial, not yet stored.
         ``ctx.study`` is a study over a ``mirror.MirrorStorage``."""
+        if self.names is None:
+            self.names = uses_names(ctx.history.study)
         trial = ctx.study.ask()
-        assignment = suggest(trial, ctx.space)
+        assignment = suggest(trial, ctx.space, self.names)
         return Proposal(assignment, ctx.study._storage.take())
 
 
