@@ -439,7 +439,7 @@ def test_fish_completion_completes_commands_and_choices(tmp_path, capsys):
         return sorted(row.split("\t")[0] for row in result.stdout.splitlines())
 
     assert complete("archlang st") == ["study"]
-    assert complete("archlang study ") == ["show"]
+    assert complete("archlang study ") == ["list", "plot", "show"]
     assert complete("archlang render x.arch --direction ") == ["LR", "TB"]
     (tmp_path / "net.arch").write_text(TINY)
     assert complete("archlang summary net.arch -m ") == ["Tiny"]

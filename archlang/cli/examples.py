@@ -62,6 +62,13 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "study show": (
         "archlang study show --storage runs/digits/study.db --study DigitsCNN-tpe",
     ),
+    "study list": (
+        "archlang study list                        # ./study.db and ./*/study.db",
+        "archlang study list --storage runs/digits/study.db",
+    ),
+    "study plot": (
+        "archlang study plot DigitsCNN-tpe --storage runs/digits/study.db --kind importance -o importance.png",
+    ),
     "lsp": (
         "archlang lsp --stdio                       # editors start it this way",
     ),

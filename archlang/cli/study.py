@@ -35,7 +35,8 @@ def add_parsers(actions) -> None:
                       help="history (best so far, default), pareto (two objectives), importance (fANOVA, per "
                       "decision) or parallel (parallel coordinates by option name)")
     plot.add_argument("--objective", metavar="NAME", help="the objective to plot (default: the first)")
-    plot.add_argument("-o", "--output", metavar="FILE", help="out.png, out.svg or out.pdf (default STUDY-KIND.png)")
+    plot.add_argument("-o", "--output", metavar="OUT",
+                      help="where to write the plot: out.png, out.svg or out.pdf (default STUDY-KIND.png)")
     plot.set_defaults(run=cmd_study_plot)
 
 
