@@ -648,9 +648,21 @@ class Body(Evaluator):
         if lifted is not None:
             return self._lifted_choice(lifted, lambda a, k: self.construct_block(ref, a, k, expr), args, kwargs, expr)
         bound = bind_params(ref, args, kwargs, expr.span, _arg_spans(expr), self.ctx.budget)
+        if ref.definition.alias is not None:
+            return self._call_alias(ref, bound, expr)
         if not any(isinstance(s, ast.Input) for s in ref.definition.body or ()):
             return self._run_factory(ref, bound, expr)
         return BlockLayer(ref, bound, expr.span)
+
+    def _call_alias(self, ref: BlockRef, bound: dict, expr: ast.Call) -> Layer:
+        """``model A = X(…)`` called as ``A()`` (also across an import) is the call it names."""
+        with block_call(expr.span):  # `model A = A()` ends in a located limit, not a RecursionError
+            self.ctx.budget.charge_block(ref.definition.name, expr.span)
+            value = Body(self.ctx, ref, bound).eval(ref.definition.alias)
+        if not isinstance(value, Layer):
+            raise ArchTypeError(f"{ref.definition.kind} {ref.definition.name} must be a call of a block",
+                                ref.definition.alias.span)
+        return value
 
     def _run_factory(self, ref: BlockRef, bound: dict, expr: ast.Call) -> Layer:
         with block_call(expr.span):
