@@ -157,3 +157,13 @@ def test_a_free_space_is_not_hashed_as_a_model():
     with pytest.raises(archlang.ArchError, match="still free"):
         model_hash(space.model)
     assert model_hash(space.fix_model(space.sample(seed=0))) in {space.canonical_hash(a) for a in space.enumerate()}
+
+
+@pytest.mark.parametrize("naming", ['prefix="layer_"', 'prefix="block2-", start=1', ""])
+def test_a_rolled_run_of_generated_names_hashes_as_its_unrolled_items(arch, naming):
+    """A run of identical items is stored once; hashing applies its items by name, which keep
+    their generated prefix (``layer_1``, ``block2-2``), as plain numbers do."""
+    items = "Sequential([Conv(8, 3) for i in range(3)]" + (f", {naming})" if naming else ")")
+    rolled = h(arch, model(f"    s = {items}\n    return s(x)"))
+    chained = h(arch, model("    a = Conv(8, 3)\n    b = Conv(8, 3)\n    c = Conv(8, 3)\n    return c(b(a(x)))"))
+    assert rolled == chained

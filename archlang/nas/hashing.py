@@ -613,11 +613,14 @@ def _has_params(member, node: Node) -> bool:
 
 
 def _nth(target: str, i: int) -> str:
-    """The member a rolled run applies ``i`` items after ``target`` (``layers.3`` → ``layers.5``)."""
+    """The member a rolled run applies ``i`` items after ``target`` (``layers.3`` → ``layers.5``;
+    generated names keep their prefix: ``stage.block2-0`` → ``stage.block2-2``)."""
     if not i:
         return target
-    head, _, last = target.rpartition(".")
-    return f"{head}.{int(last) + i}" if head else str(int(last) + i)
+    head, dot, last = target.rpartition(".")
+    found = re.fullmatch(r"(.*?)(\d+)", last)
+    assert found is not None, f"a rolled run's item {target!r} does not end in its number"
+    return f"{head}{dot}{found.group(1)}{int(found.group(2)) + i}"
 
 
 def _through_choice(graph: Graph, path: str) -> bool:
