@@ -21,6 +21,7 @@ from archlang.elaborate.builtins import describe, is_int, is_number
 from archlang.elaborate.choices import choice_label, make_choice
 from archlang.elaborate.constrain import constrain
 from archlang.elaborate.evaluate import BoundMethod, Evaluator, _Poisoned
+from archlang.elaborate.guards import AssertFailed, run_assert
 from archlang.elaborate.layers import apply_member, child_layer, declare_only
 from archlang.elaborate.located import locate
 from archlang.elaborate.params import check_type, match_arguments
@@ -56,11 +57,6 @@ from archlang.ir.types import DTYPES, TensorType
 from archlang.resolve.names import value_reads
 from archlang.syntax import ast
 from archlang.syntax.fmt import format_expr
-
-
-class AssertFailed(ArchError):
-    kind = "assert"
-
 
 # ---- shared per-model state --------------------------------------------------------------
 
@@ -141,6 +137,7 @@ class Builder:
         self.slots: dict[str, Slot] = {}
         self.ties: list[Tie] = []
         self.constraints: list = []
+        self.guards: list = []  # asserts left for run time (archlang.elaborate.guards)
         self.outputs: tuple[str, ...] | None = None
 
     def fresh(self, base: str) -> str:
@@ -267,6 +264,7 @@ class Body(Evaluator):
             name=self.definition.name, args=_ir_args(self.args), doc=self.definition.doc,
             members=self.b.members(), nodes=tuple(self.b.nodes), outputs=self.b.outputs,
             ties=tuple(self.b.ties), constraints=tuple(self.b.constraints), span=self.definition.span,
+            guards=tuple(self.b.guards),
         )
 
     def execute_body(self) -> None:
@@ -507,12 +505,7 @@ class Body(Evaluator):
         self.b.outputs = ()
 
     def stmt_Assert(self, stmt: ast.Assert) -> None:
-        if self.truth(stmt.cond):
-            return
-        message = self.eval(stmt.message) if stmt.message is not None else "assertion failed"
-        if not isinstance(message, str):
-            raise ArchTypeError(f"an assert's message is a string, got {describe(message)}", stmt.message.span)
-        raise AssertFailed(message, stmt.span)
+        self.b.guards.extend(run_assert(self, stmt))
 
     def stmt_Constrain(self, stmt: ast.Constrain) -> None:
         kept = constrain(self, stmt)
