@@ -126,6 +126,31 @@ CASES = {
                             ^
           note: in M
     """),
+    # a tensor where an op wants a size: the tensor's type, not the elaborator's object
+    "tensor-as-an-attribute": ("""
+        model M() {
+            input x: [B, 4]
+            input idx: int64[B]
+            return softmax(x, dim=idx)
+        }
+    """, """
+        main.arch:4:23: error: softmax argument 'dim' must be an int, got tensor int64[B]
+              return softmax(x, dim=idx)
+                                ^~~~~~~
+          note: in M
+    """),
+    "tensor-in-a-shape": ("""
+        model M() {
+            input x: [B, 4]
+            input idx: int64[B]
+            return reshape(x, (idx, 4))
+        }
+    """, """
+        main.arch:4:12: error: reshape argument 'shape' must be a list of sizes, got (tensor int64[B], 4) (tuple)
+              return reshape(x, (idx, 4))
+                     ^~~~~~~~~~~~~~~~~~~~
+          note: in M
+    """),
     # a member named like a parameter that a later statement still reads
     "member-hides-a-parameter": ("""
         block Inter(hidden: int, inner: int) {
