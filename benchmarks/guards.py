@@ -47,8 +47,8 @@ def timed(fn, inner: int) -> float:
     return (time.perf_counter() - start) / inner
 
 
-def paired(a, b, rounds: int, inner: int) -> tuple[float, float, float]:
-    """Medians of a and b, and the median of the per-round ratios a/b (order alternates)."""
+def paired(a, b, rounds: int, inner: int) -> tuple[float, float, list[float]]:
+    """Medians of a and b, and the per-round ratios a/b (order alternates)."""
     times_a, times_b, ratios = [], [], []
     for i in range(rounds):
         if i % 2:
@@ -56,7 +56,7 @@ def paired(a, b, rounds: int, inner: int) -> tuple[float, float, float]:
         else:
             ta, tb = timed(a, inner), timed(b, inner)
         times_a.append(ta), times_b.append(tb), ratios.append(ta / tb)
-    return statistics.median(times_a), statistics.median(times_b), statistics.median(ratios)
+    return statistics.median(times_a), statistics.median(times_b), sorted(ratios)
 
 
 def check_cost(module: torch.nn.Module, x: torch.Tensor, calls: int = 100_000) -> float:
@@ -75,7 +75,7 @@ def main() -> None:
     torch.set_grad_enabled(False)
     torch.manual_seed(0)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.rounds} paired rounds")
-    print(f"{'model':<36} {'guarded ms':>11} {'unguarded ms':>13} {'ratio':>7} {'check µs':>9}")
+    print(f"{'model':<36} {'guarded ms':>11} {'unguarded ms':>13} {'ratio':>7} {'ratios from … to':>17} {'check µs':>9}")
     for label, spec, name, make_input, inner in CASES:
         model = archlang.load(str(spec)).elaborate(name)
         guarded = archlang.to_torch(str(spec), name, seed=0).eval()
@@ -83,9 +83,10 @@ def main() -> None:
         assert "check_inputs(" in guarded.code and "check_inputs(" not in plain.code
         x = make_input()
         assert torch.equal(guarded(x), plain(x))
-        t_guarded, t_plain, ratio = paired(lambda: guarded(x), lambda: plain(x), args.rounds, inner)
-        print(f"{label:<36} {t_guarded * 1e3:>11.2f} {t_plain * 1e3:>13.2f} {ratio:>7.3f} "
-              f"{check_cost(guarded, x) * 1e6:>9.2f}")
+        t_guarded, t_plain, ratios = paired(lambda: guarded(x), lambda: plain(x), args.rounds, inner)
+        spread = f"{ratios[0]:.3f} … {ratios[-1]:.3f}"
+        print(f"{label:<36} {t_guarded * 1e3:>11.2f} {t_plain * 1e3:>13.2f} {statistics.median(ratios):>7.3f} "
+              f"{spread:>17} {check_cost(guarded, x) * 1e6:>9.2f}")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,8 @@ int arithmetic in the generated code, from the dimensions of the tensors compute
 (``dims.evaluate_from``); a block whose own tensors cannot give a size takes it from its
 caller as an extra forward argument.  Any member name works: one that nn.Module or Python
 claims (``forward``, ``training``, ``def``) is kept in the module's tables under the spec's name
-and reached through them.
+and reached through them.  A model's forward first checks its inputs' shapes against the
+spec (``guards.py``), once per new shape.
 
 Imports archlang.ir/dims/errors/ops and torch only; never another backend.
 """
@@ -290,6 +291,8 @@ class _ForwardBuilder:
     def _check_inputs(self) -> None:
         """``check_inputs(self._archlang_guard, x, …)`` right after the inputs (backends/torch/guards.py)."""
         inputs = [n for n in self.g.nodes if n.op == "placeholder"]
+        if not inputs:
+            return
         with self.g.inserting_after(inputs[-1]):
             guard = self.g.get_attr(GUARD)
         with self.g.inserting_after(guard):
