@@ -9,7 +9,7 @@ in CPU seconds of the process, paired and interleaved rounds (each round times b
 alternating which goes first); the ratio is the median of the per-round ratios.  Also timed: one ``check_inputs`` call on a shape seen
 before, alone (the whole cost a forward pays after the first call).
 
-    .venv/bin/python benchmarks/guards.py [--rounds 15]
+    .venv/bin/python benchmarks/guards.py [--rounds 15] [--threads 1]
 """
 
 from __future__ import annotations
@@ -73,7 +73,10 @@ def check_cost(module: torch.nn.Module, x: torch.Tensor, calls: int = 100_000) -
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads (1: no thread pool spinning on a shared machine)")
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     torch.set_grad_enabled(False)
     torch.manual_seed(0)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.rounds} paired rounds")
