@@ -8,6 +8,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import archlang
 from archlang.errors import ArchError, ArchTypeError
@@ -147,3 +149,21 @@ def test_the_guard_survives_copying_and_leaves_the_state_dict_alone():
     with pytest.raises(InputGuardError):
         clone(torch.zeros(1, 40, dtype=torch.long))
     assert not any("guard" in key for key in module.state_dict())
+
+
+@settings(max_examples=60, deadline=None)
+@given(a=st.integers(-3, 3), b=st.integers(-20, 20), k=st.integers(1, 9),
+       form=st.sampled_from(["{a} * T + {b}", "T % {k} + {b}", "T // {k} * {a} + {b}"]),
+       op=st.sampled_from(["==", "!=", "<", "<=", ">", ">="]), c=st.integers(-10, 40))
+def test_an_assert_is_dropped_or_refused_only_when_every_size_agrees(a, b, k, form, op, c):
+    """Sound for sizes T >= 1: a guard dropped holds for every T, one refused for none."""
+    expr = form.format(a=a, b=b, k=k)
+    text = f"model M() {{\n    input x: [B, T]\n    assert {expr} {op} {c}\n    return x\n}}\n"
+    outcomes = {eval(f"({expr.replace('T', str(t))}) {op} {c}") for t in range(1, 400)}
+    try:
+        guards = archlang.loads(text).elaborate("M").graph.guards
+    except ArchError:
+        assert outcomes == {False}, f"refused, but {expr} {op} {c} holds for some T"
+        return
+    if not guards:
+        assert outcomes == {True}, f"dropped, but {expr} {op} {c} fails for some T"
