@@ -10,17 +10,20 @@ wrong is an ArchError.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from archlang import objectives
 from archlang._version import __version__
 from archlang.elaborate.program import Program, load_program, loads_program
 from archlang.errors import ArchError, ArchNameError, Span
 from archlang.errors.arguments import need_bool, need_choice, need_int, need_path, need_seed, need_str, shown
 from archlang.ir import Model, display
 from archlang.ir.memory import check_fits
-from archlang.nas import Space
-from archlang.report.printer import format_model
-from archlang.report.summary import Summary, summarize
+
+if TYPE_CHECKING:
+    from archlang.report.summary import Summary
+
+# Start-up: the search core, the objectives and the report printers are imported by the calls
+# that use them, so loading and checking a spec (``archlang check``) does not import them.
 
 
 def load(path, *, check: bool = True) -> Program:
@@ -183,17 +186,23 @@ def _check_model(model) -> None:
 
 def format_ir(model: Model) -> str:
     """The IR of an elaborated model as text, one line per node (the golden-file format)."""
+    from archlang.report.printer import format_model
+
     _check_model(model)
     return format_model(model)
 
 
 def summary(source, model: str | None = None, *, inputs: dict | None = None, **params) -> Summary:
     """Per-layer output shapes, parameters and MACs, computed analytically from the IR."""
+    from archlang.report.summary import summarize
+
     return summarize(elaborate(source, model, inputs=inputs, **params))
 
 
 def space(source, name: str | None = None, *, inputs: dict | None = None, **params):
     """The search space ``name`` (default: the file's only space) as an ``archlang.nas.Space``."""
+    from archlang.nas import Space
+
     if name is not None:
         need_str(name, "name")
     program = as_program(source)
@@ -215,6 +224,7 @@ def supernet(source, name: str | None = None, *, method="darts", inputs: dict | 
     ``method``: ``"darts"``, ``"pcdarts"``, ``"gdas"``, ``"spos"``, ``"proxyless"``, or a method
     object with its hyperparameters (``archlang.oneshot.PCDarts(k=2)``); ``seed`` makes the
     initialisation reproducible.  ``source`` may also be an ``archlang.nas.Space``."""
+    from archlang.nas import Space
     from archlang.oneshot import build_supernet  # imports torch
 
     target = source if isinstance(source, Space) else space(source, name, inputs=inputs, **params)
@@ -255,6 +265,8 @@ def search(space, objective, **options):
     (``"accuracy"``, ``["accuracy", "params"]``; see ``archlang.objectives``).  Options and the
     objective protocol: ``archlang.nas.engine.search``.  Returns an
     ``archlang.nas.study.Study``."""
+    from archlang import objectives
+    from archlang.nas import Space
     from archlang.nas.engine import search as run  # imports optuna
 
     if not isinstance(space, Space):

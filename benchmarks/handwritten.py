@@ -1,6 +1,7 @@
 """Hand-written PyTorch models: the peers archlang's compiled specs are measured against
 (benchmarks) and checked against (tests).  Written the way torchvision and nanoGPT write
-them, with the same parameter names as specs/vision/resnet.arch and specs/text/gpt2.arch.
+them, with the same parameter names as specs/vision/resnet.arch and specs/text/gpt2.arch
+(GPT-2 in Hugging Face's layout: `transformer.` prefix, Conv1D weights stored [in, out]).
 """
 
 from __future__ import annotations
@@ -94,15 +95,28 @@ def resnet50() -> ResNet:
     return ResNet(Bottleneck, [3, 4, 6, 3])
 
 
-# ---- GPT-2 (nanoGPT's layout without the `transformer.` prefix) -------------------------------
+# ---- GPT-2 (nanoGPT's code in Hugging Face's layout) ----------------------------------------
+
+
+class Conv1D(nn.Module):
+    """GPT-2's Linear with its weight stored transposed, [in, out] (transformers' Conv1D)."""
+
+    def __init__(self, nf, nx):
+        super().__init__()
+        self.nf = nf
+        self.weight = nn.Parameter(torch.empty(nx, nf).normal_(std=0.02))
+        self.bias = nn.Parameter(torch.zeros(nf))
+
+    def forward(self, x):
+        return torch.addmm(self.bias, x.reshape(-1, x.shape[-1]), self.weight).view(*x.shape[:-1], self.nf)
 
 
 class CausalSelfAttention(nn.Module):
     def __init__(self, n_embd, n_head, dropout=0.0):
         super().__init__()
         self.n_head = n_head
-        self.c_attn = nn.Linear(n_embd, 3 * n_embd)
-        self.c_proj = nn.Linear(n_embd, n_embd)
+        self.c_attn = Conv1D(3 * n_embd, n_embd)
+        self.c_proj = Conv1D(n_embd, n_embd)
         self.resid_dropout = nn.Dropout(dropout)
         self.dropout = dropout
 
@@ -120,9 +134,9 @@ class CausalSelfAttention(nn.Module):
 class MLP(nn.Module):
     def __init__(self, n_embd, dropout=0.0):
         super().__init__()
-        self.c_fc = nn.Linear(n_embd, 4 * n_embd)
+        self.c_fc = Conv1D(4 * n_embd, n_embd)
         self.act = nn.GELU(approximate="tanh")
-        self.c_proj = nn.Linear(4 * n_embd, n_embd)
+        self.c_proj = Conv1D(n_embd, 4 * n_embd)
         self.drop = nn.Dropout(dropout)
 
     def forward(self, x):
@@ -145,18 +159,21 @@ class Block(nn.Module):
 class GPT(nn.Module):
     def __init__(self, vocab_size=50257, block_size=1024, n_layer=12, n_head=12, n_embd=768, dropout=0.0):
         super().__init__()
-        self.wte = nn.Embedding(vocab_size, n_embd)
-        self.wpe = nn.Embedding(block_size, n_embd)
-        self.drop = nn.Dropout(dropout)
-        self.h = nn.Sequential(*[Block(n_embd, n_head, dropout) for _ in range(n_layer)])
-        self.ln_f = nn.LayerNorm(n_embd)
+        self.transformer = nn.ModuleDict(dict(
+            wte=nn.Embedding(vocab_size, n_embd),
+            wpe=nn.Embedding(block_size, n_embd),
+            drop=nn.Dropout(dropout),
+            h=nn.Sequential(*[Block(n_embd, n_head, dropout) for _ in range(n_layer)]),
+            ln_f=nn.LayerNorm(n_embd),
+        ))
         self.lm_head = nn.Linear(n_embd, vocab_size, bias=False)
-        self.lm_head.weight = self.wte.weight
+        self.lm_head.weight = self.transformer.wte.weight
 
     def forward(self, ids):
+        t = self.transformer
         pos = torch.arange(ids.shape[1], device=ids.device)
-        x = self.drop(self.wte(ids) + self.wpe(pos))
-        return self.lm_head(self.ln_f(self.h(x)))
+        x = t.drop(t.wte(ids) + t.wpe(pos))
+        return self.lm_head(t.ln_f(t.h(x)))
 
 
 # ---- MobileNetV2 (torchvision) -------------------------------------------------------------

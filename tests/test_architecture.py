@@ -25,7 +25,8 @@ PACKAGE = ROOT / "archlang"
 
 # Third-party packages worth deferring: heavy to import, and optional (pip extras).
 HEAVY = {"torch", "onnx", "onnxruntime", "onnxscript", "graphviz", "optuna", "matplotlib", "numpy",
-         "sklearn", "safetensors", "rich", "sqlalchemy", "psycopg", "pygls", "lsprotocol"}
+         "sklearn", "safetensors", "rich", "sqlalchemy", "psycopg", "pygls", "lsprotocol",
+         "pydantic", "lark"}  # these two: tens of ms at start-up, deferred by commands that need no spec
 # Standard-library modules that exist on some platforms only.
 PLATFORM_ONLY = {"fcntl", "msvcrt", "resource"}
 # The API and CLI layer: the only code that may name a backend.
@@ -151,7 +152,8 @@ def _heavy(module: str, seen: set[str] | None = None) -> bool:
     if module in seen:
         return False
     seen.add(module)
-    return any(_heavy(target, seen) for target in _imports(module, local=False))
+    parent = module.rpartition(".")[0]  # importing a.b.c first runs a.b's __init__
+    return any(_heavy(target, seen) for target in _imports(module, local=False)) or _heavy(parent, seen)
 
 
 @pytest.mark.parametrize("module", sorted(SOURCES))

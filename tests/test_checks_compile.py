@@ -187,6 +187,10 @@ SMALL = {
     ("text/gpt2.arch", "GPT2_Tiny"): {"T": (1, 16)},
     ("text/mamba.arch", "Mamba_Tiny"): {"T": (1, 12)},
     ("text/moe.arch", "MoE_Tiny"): {"T": (1, 16)},
+    ("text/llama.arch", "Llama_Tiny"): {"T": (1, 16)},
+    ("text/bert.arch", "BERT_Tiny"): {"T": (1, 16)},
+    ("text/t5.arch", "T5_Tiny"): {"S": (1, 24), "T": (1, 16)},
+    ("vision/efficientnet_v2.arch", "EfficientNetV2_Tiny"): {"H": (9, 64), "W": (9, 64)},
 }
 _PAIRS: dict = {}
 

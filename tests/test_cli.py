@@ -97,9 +97,9 @@ def test_missing_file_is_a_located_error(tmp_path, capsys):
     assert err.startswith(f"{tmp_path / 'nope.arch'}:1:1: error: no such file")
 
 
-def test_folder_instead_of_file(tmp_path, capsys):
+def test_a_folder_without_specs_is_a_usage_error(tmp_path, capsys):
     code, _, err = run(["check", str(tmp_path)], capsys)
-    assert code == 1 and "is a folder" in err
+    assert code == 2 and f"{tmp_path} holds no .arch file" in err
 
 
 @pytest.mark.parametrize("argv", [[], ["frob"], ["ir", "x.arch"], ["check"], ["ir", "x.arch", "-m"]])

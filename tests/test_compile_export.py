@@ -30,6 +30,13 @@ SMALL = [
     ("vision/hybrid.arch", "Hybrid_Tiny", None),
     ("text/mamba.arch", "Mamba_Tiny", None),
     ("text/moe.arch", "MoE_Tiny", None),
+    ("vision/densenet.arch", "DenseNet_Tiny", None),
+    ("vision/regnet.arch", "RegNetY_Tiny", None),
+    ("vision/swin.arch", "Swin_Tiny", None),
+    ("text/llama.arch", "Llama_Tiny", None),
+    ("text/bert.arch", "BERT_Tiny", None),
+    ("text/t5.arch", "T5_Tiny", None),
+    ("vision/efficientnet_v2.arch", "EfficientNetV2_Tiny", None),
 ]
 
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import archlang
 from archlang.errors import ArchError, ArchTypeError
-from archlang.ir.guards import InputGuard, InputGuardError
+from archlang.ir.guards import InputGuard, InputGuardError, model_guards
 
 torch = pytest.importorskip("torch")
 
@@ -58,7 +58,7 @@ def test_a_symbolic_assert_is_a_guard_in_the_ir():
     model = archlang.load(GPT2).elaborate("GPT2_Tiny")
     block = next(n for n in model.graph.nodes if n.kind == "input")
     assert block.target == "ids"
-    [guard] = model.graph.guards
+    [guard] = model_guards(model.graph)  # GPT2Model's, under `transformer`
     assert (guard.op, guard.text, guard.right) == ("<=", "T <= block_size", 32)
     assert guard.message == "the sequence is longer than block_size"
     assert (Path(guard.span.file).resolve(), guard.span.line) == (Path(GPT2), GPT2_ASSERT_LINE)
@@ -66,7 +66,7 @@ def test_a_symbolic_assert_is_a_guard_in_the_ir():
 
 def test_concrete_sizes_are_checked_at_elaboration():
     program = archlang.load(GPT2)
-    assert program.elaborate("GPT2_Tiny", inputs={"ids": (1, 32)}).graph.guards == ()
+    assert model_guards(program.elaborate("GPT2_Tiny", inputs={"ids": (1, 32)}).graph) == ()
     with pytest.raises(ArchError) as info:
         program.elaborate("GPT2_Tiny", inputs={"ids": (1, 40)})
     [d] = info.value.diagnostics
@@ -91,7 +91,7 @@ def test_an_assert_on_tensor_values_is_refused(arch):
 
 def test_the_compiled_model_names_the_spec_line_and_the_sizes():
     module = archlang.to_torch(GPT2, "GPT2_Tiny", seed=0)
-    shown = archlang.load(GPT2).elaborate("GPT2_Tiny").graph.guards[0].span.file  # as diagnostics show it
+    shown = model_guards(archlang.load(GPT2).elaborate("GPT2_Tiny").graph)[0].span.file  # as diagnostics show it
     assert module(torch.zeros(2, 32, dtype=torch.long)).shape == (2, 32, 256)
     with pytest.raises(ValueError) as info:  # was: IndexError inside the position embedding
         module(torch.zeros(2, 33, dtype=torch.long))

@@ -41,8 +41,12 @@ ZOO = {
     "Hybrid_Tiny": ("vision/hybrid.arch", [(1, 3, 32, 32), (3, 3, 32, 32)]),
     "Mamba_Tiny": ("text/mamba.arch", [(1, 5), (3, 9)]),
     "MoE_Tiny": ("text/moe.arch", [(1, 5), (3, 9)]),
+    "DenseNet_Tiny": ("vision/densenet.arch", [(1, 3, 32, 32), (3, 3, 32, 32)]),
+    "RegNetY_Tiny": ("vision/regnet.arch", [(1, 3, 32, 32), (3, 3, 32, 32)]),
+    "Swin_Tiny": ("vision/swin.arch", [(1, 3, 32, 32), (3, 3, 32, 32)]),
+    "Llama_Tiny": ("text/llama.arch", [(1, 5), (3, 9)]),
 }
-TOKEN_MODELS = {"GPT2_Tiny", "Mamba_Tiny", "MoE_Tiny"}
+TOKEN_MODELS = {"GPT2_Tiny", "Mamba_Tiny", "MoE_Tiny", "Llama_Tiny"}
 
 
 def randomised(module) -> dict:

@@ -48,6 +48,8 @@ CASES = {
     # ---- dense
     "linear_2d": one("Linear(4, 3)", "x: [B, 4]"),
     "linear_3d_nobias": one("Linear(4, 3, bias=false)", "x: [B, 5, 4]"),
+    "conv1d_gpt2_2d": one("Conv1D(3, 4)", "x: [B, 4]"),
+    "conv1d_gpt2_3d": one("Conv1D(6, 4)", "x: [B, 5, 4]"),
     "embedding": one("Embedding(10, 4)", "x: int64[B, 5]"),
     "embedding_max_norm": one("Embedding(10, 4, max_norm=1.0)", "x: int64[B, 5]"),
     # ---- normalisation
@@ -231,6 +233,11 @@ CASES = {
     "dropout2d": spec("x: [B, 4, 3, 3]", "l = Dropout2d(0.3)", "return l(x) + 1"),
     "fn_dropout": fn("dropout(x, 0.0) + 1", "x: [B, 4]"),
     "parameter": spec("x: [B, 3, 4]", "p = Parameter([3, 4])", "return x + p()"),
+    "buffer": spec("x: [B, 3, 4]", "b = Buffer(tensor([[1.0, 2.0, 3.0, 4.0]]) * tensor([[1.0], [2.0], [3.0]]))",
+                   "return x + b()"),
+    "buffer_not_saved": spec("x: [B, 6]", "idx = Buffer(flip(tensor(range(6)), dims=[0]), persistent=false)",
+                             "return x[:, idx()]"),
+    "parameter_init": spec("x: [B, 2, 2]", "p = Parameter(init=tensor([[1.0, 2.0], [3.0, 4.0]]))", "return x * p()"),
 }
 
 # cases at other opsets: what changed across opsets (reduction axes, Resize axes, Gelu, Pad wrap)

@@ -74,8 +74,8 @@ def test_an_unknown_op_is_a_usage_error_with_suggestions(capsys):
                  'mode: "nearest" | "linear" | "bilinear" | "bicubic" | "trilinear" | "area" | '
                  '"nearest-exact" = "nearest", align_corners: bool | none = none, '
                  'recompute_scale_factor: bool | none = none)(x)'),
-    ("Parameter", 'Parameter(shape: list[int], init: "normal" | "trunc_normal" | "zeros" | "ones" | "constant" = '
-                  '"normal", std: float = 0.02, value: float = 0.0)()'),
+    ("Parameter", 'Parameter(shape: list[int] | none = none, init: tensor | "normal" | "trunc_normal" | "zeros" | '
+                  '"ones" | "constant" = "normal", std: float = 0.02, value: float = 0.0)()'),
 ])
 def test_signatures_show_types_and_defaults(name, expected):
     assert signature(ops.REGISTRY[name]) == expected

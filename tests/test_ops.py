@@ -220,6 +220,7 @@ SHAPE_CASES = [
     # linear / embedding
     ("Linear", [768, 10], {}, [(B, 197, 768)], (B, 197, 10)),
     ("Linear", [C, 2 * C], {}, [(C,)], (2 * C,)),
+    ("Conv1D", [3 * C, C], {}, [(B, T, C)], (B, T, 3 * C)),
     ("Embedding", [1000, 64], {}, [("int64", (B, T))], (B, T, 64)),
     # norms
     ("BatchNorm2d", [64], {}, [(B, 64, H, W)], (B, 64, H, W)),
@@ -491,6 +492,8 @@ ERROR_CASES = [
      "output_padding 2 must be smaller than stride or dilation", "output_padding"),
     ("Linear", [768, 10], {}, [(B, 197, 512)],
      "Linear expects 768 input features in the last dim, got input float32[B, 197, 512]", "x"),
+    ("Conv1D", [2304, 768], {}, [(B, T, 512)],
+     "Conv1D expects 768 input features (nx) in the last dim, got input float32[B, T, 512]", "x"),
     ("Embedding", [10, 4], {}, [(3,)], "Embedding expects an integer index tensor", "x"),
     ("Embedding", [10, 4], dict(padding_idx=10), [("int64", (3,))], "padding_idx 10 is out of range", "padding_idx"),
     ("BatchNorm2d", [64], {}, [(B, 32, 8, 8)], "BatchNorm2d expects 64 channels, got input float32[B, 32, 8, 8]",

@@ -111,7 +111,7 @@ def test_rolled_run_of_layers(arch):
 def test_gpt2_fully_expanded_has_every_layer():
     d = diagram("text/gpt2.arch", "GPT2", expand=True)
     for i in range(12):
-        assert f'"cluster_h.{i}"' in d.source
+        assert f'"cluster_transformer.h.{i}"' in d.source
     assert d.skips == 24  # two residuals per layer
 
 
@@ -204,7 +204,7 @@ def test_multi_output_blocks_and_pass_through(arch):
 
 def test_tied_weights_are_linked():
     text = diagram("text/gpt2.arch", "GPT2_Tiny").source
-    assert any("wte -> lm_head" in e and "tied" in e for e in edges(text))
+    assert any('"transformer.wte" -> lm_head' in e and "tied" in e for e in edges(text))
 
 
 def test_scalar_constants_have_no_shape_label():

@@ -1,5 +1,6 @@
-"""The model zoo: MobileNetV2/V3, EfficientNet, ConvNeXt, U-Net, MLP-Mixer, a CoAtNet-style
-hybrid (specs/vision), Mamba and a mixture-of-experts transformer (specs/text).
+"""The model zoo: MobileNetV2/V3, EfficientNet V1 and V2, ConvNeXt, U-Net, MLP-Mixer, a
+CoAtNet-style hybrid (specs/vision), Mamba, a Llama-3-style decoder, BERT, T5 and a
+mixture-of-experts transformer (specs/text).
 
 For every model in those files: it checks and elaborates; the analytic parameter count
 (``archlang.summary``) equals the parameters of the module the torch backend builds (on the
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from _reference import STATE_DICTS
+from _torchvision_numerics import assert_matches_torchvision
 
 import archlang
 from archlang.ir.params import state_dict_entries
@@ -26,7 +28,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SPECS = ROOT / "specs"
 ZOO = [
     "vision/mobilenet.arch", "vision/efficientnet.arch", "vision/convnext.arch", "vision/unet.arch",
-    "vision/mlp_mixer.arch", "vision/hybrid.arch", "text/mamba.arch", "text/moe.arch",
+    "vision/mlp_mixer.arch", "vision/hybrid.arch", "text/mamba.arch", "text/moe.arch", "text/llama.arch",
+    "text/bert.arch", "text/t5.arch", "vision/efficientnet_v2.arch",
+    "vision/densenet.arch", "vision/regnet.arch", "vision/swin.arch",
 ]
 REFERENCE = STATE_DICTS
 
@@ -42,6 +46,13 @@ TINY = {
     "Hybrid_Tiny": {"x": (2, 3, 32, 32)},
     "Mamba_Tiny": {"ids": (2, 9)},
     "MoE_Tiny": {"ids": (2, 9)},
+    "DenseNet_Tiny": {"x": (2, 3, 32, 32)},
+    "RegNetY_Tiny": {"x": (2, 3, 32, 32)},
+    "Swin_Tiny": {"x": (2, 3, 32, 32)},
+    "Llama_Tiny": {"ids": (2, 9)},
+    "BERT_Tiny": {"input_ids": (2, 9)},
+    "T5_Tiny": {"input_ids": (2, 9), "decoder_input_ids": (2, 5)},
+    "EfficientNetV2_Tiny": {"x": (2, 3, 32, 32)},
 }
 VOCAB = 256  # of the tiny language models
 
@@ -62,6 +73,18 @@ PARAMS = {
     "Mixer_S16": 18_528_264,
     "Mixer_B16": 59_880_472,
     "Mamba_130M": 129_135_360,
+    "DenseNet121": 7_978_856,
+    "DenseNet169": 14_149_480,
+    "RegNetY_400MF": 4_344_144,
+    "RegNetY_800MF": 6_432_512,
+    "Swin_T": 28_288_354,
+    "Llama3_2_1B": 1_235_814_400,  # meta-llama/Llama-3.2-1B (tied head)
+    "BERT_Base": 109_482_240,  # bert-base-uncased
+    "BERT_Large": 335_141_888,  # bert-large-uncased
+    "T5_Small": 60_506_624,  # t5-small (T5Model)
+    "T5_Base": 222_903_552,  # t5-base (T5Model)
+    "EfficientNetV2_S": 21_458_488,
+    "EfficientNetV2_M": 54_139_356,
 }
 
 # torchvision's published GFLOPS (really MACs) at 1×3×224×224.
@@ -71,6 +94,11 @@ GMACS = {
     "MobileNetV3Small": 0.057,
     "EfficientNetB0": 0.386,
     "ConvNeXtTiny": 4.456,
+    "DenseNet121": 2.834,
+    "DenseNet169": 3.36,
+    "RegNetY_400MF": 0.40,
+    "RegNetY_800MF": 0.83,
+    "Swin_T": 4.49,
 }
 
 
@@ -133,11 +161,14 @@ def test_model_params_match_the_torch_module(programs, rel, name):
                 else:
                     args.append(torch.randn(shape))
         with torch.no_grad():
-            out = module(*args)
-        (want,) = model.graph.output_types
-        assert tuple(out.shape) == tuple(want.shape)
-        assert str(out.dtype) == f"torch.{want.dtype}"
-        assert torch.isfinite(out).all()
+            outs = module(*args)
+        wants = model.graph.output_types
+        outs = outs if len(wants) > 1 else (outs,)  # BertModel returns (hidden states, pooled)
+        assert len(outs) == len(wants)
+        for out, want in zip(outs, wants):
+            assert tuple(out.shape) == tuple(want.shape)
+            assert str(out.dtype) == f"torch.{want.dtype}"
+            assert torch.isfinite(out).all()
     else:
         with torch.device("meta"):
             module = archlang.to_torch(program, name, seed=0)
@@ -161,6 +192,29 @@ def test_mobilenet_v2_state_dict_is_torchvisions(programs):
     built = [[k, list(v.shape), str(v.dtype).removeprefix("torch.")] for k, v in module.state_dict().items()]
     assert built == reference["state_dict"]
     assert archlang.summary(program, "MobileNetV2").params == reference["num_params"]
+
+
+# torchvision models whose containers are named (OrderedDict / add_module in torchvision) or
+# that keep buffers: the spec's state dict is torchvision's, key for key, a checkpoint of it
+# loads strictly, and the module computes torchvision's logits.
+TORCHVISION = [
+    ("vision/densenet.arch", "DenseNet121", "densenet121"),
+    ("vision/regnet.arch", "RegNetY_400MF", "regnet_y_400mf"),
+    ("vision/swin.arch", "Swin_T", "swin_t"),  # with its relative_position_index buffers
+]
+
+
+@pytest.mark.parametrize("rel, name, key", TORCHVISION, ids=[k for _, _, k in TORCHVISION])
+def test_torchvision_state_dict_loads_strictly_and_outputs_match(programs, rel, name, key):
+    torch = pytest.importorskip("torch")
+    reference = _reference(key)
+    program = programs(rel)
+    ours = [[k, list(spec.shape), spec.dtype] for k, spec in state_dict_entries(program.elaborate(name).graph)]
+    assert ours == reference["state_dict"]
+    module = archlang.to_torch(program, name, seed=0)
+    assert_matches_torchvision(module, key)
+    checkpoint = {k: torch.zeros(shape, dtype=getattr(torch, dtype)) for k, shape, dtype in reference["state_dict"]}
+    module.load_state_dict(checkpoint, strict=True)  # a checkpoint of torchvision's layout loads strictly
 
 
 @pytest.mark.parametrize("name", sorted(PARAMS))
@@ -211,7 +265,7 @@ def test_unet_keeps_the_resolution(programs):
 
 def test_language_models_are_causal_and_tied(programs):
     torch = pytest.importorskip("torch")
-    for rel, name, tied in (("text/mamba.arch", "Mamba_Tiny", ("lm_head", "backbone.embedding")),
+    for rel, name, tied in (("text/mamba.arch", "Mamba_Tiny", ("lm_head", "backbone.embeddings")),
                             ("text/moe.arch", "MoE_Tiny", ("lm_head", "wte"))):
         module = archlang.to_torch(programs(rel), name, seed=0).eval()
         assert module.get_submodule(tied[0]).weight is module.get_submodule(tied[1]).weight
@@ -346,10 +400,10 @@ def test_mamba_computes_what_the_reference_computes(programs):
     backbone = module.backbone
     ids = torch.randint(0, VOCAB, (2, 9))
     with torch.no_grad():
-        h = backbone.embedding(ids)
+        h = backbone.embeddings(ids)
         for layer in backbone.layers:
             normed = F.rms_norm(h, (h.shape[-1],), layer.norm.weight, eps=1e-5)
             h = h + _mamba_mixer_reference(layer.mixer, normed)
         h = F.rms_norm(h, (h.shape[-1],), backbone.norm_f.weight, eps=1e-5)
-        expected = h @ backbone.embedding.weight.t()
+        expected = h @ backbone.embeddings.weight.t()
         torch.testing.assert_close(module(ids), expected, rtol=1e-4, atol=1e-5)

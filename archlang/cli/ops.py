@@ -10,9 +10,6 @@ from __future__ import annotations
 import difflib
 import sys
 
-from archlang import ops
-from archlang.report.reference import entry, reference
-
 
 def add_parser(sub) -> None:
     parser = sub.add_parser(
@@ -24,6 +21,9 @@ def add_parser(sub) -> None:
 
 
 def cmd_ops(args) -> int:
+    from archlang import ops  # the registry and the reference: only this command needs them
+    from archlang.report.reference import entry, reference
+
     texts = lowering_texts()
     if args.name is None:
         sys.stdout.write(reference(texts))
@@ -40,6 +40,8 @@ def cmd_ops(args) -> int:
 
 def lowering_texts() -> dict[str, str]:
     """Op name → how the ONNX backend lowers it."""
+    from archlang import ops
+
     try:
         from archlang.backends.onnx import describe
     except ImportError:  # the onnx extra is not installed

@@ -17,6 +17,7 @@ import math
 from typing import Any
 
 from archlang import ops
+from archlang.elaborate import constants
 from archlang.elaborate.builtins import describe, is_int, is_number
 from archlang.elaborate.choices import choice_label, make_choice
 from archlang.elaborate.constrain import constrain
@@ -53,7 +54,7 @@ from archlang.errors import (
 )
 from archlang.errors.limits import LIMITS, Budget, block_call
 from archlang.ir import BlockName, ChoiceDecl, Graph, Member, Node, Tie, dims
-from archlang.ir.types import DTYPES, TensorType
+from archlang.ir.types import DTYPES, ConstTensor, TensorType
 from archlang.resolve.names import value_reads
 from archlang.syntax import ast
 from archlang.syntax.fmt import format_expr
@@ -565,9 +566,21 @@ class Body(Evaluator):
         if spec.kind == "layer":
             return self.construct_op(spec, args, kwargs, expr)
         tensors, attrs = self._split_function_args(spec, args, kwargs, expr)
+        if any(isinstance(t, ConstTensor) for t in tensors):
+            return self._constant_op(spec, tensors, attrs, expr)
         if not tensors and spec.input_names and not spec.variadic:
             return self._numeric_function(spec, args, expr)
         return self.emit_op(spec.name, tensors, attrs, expr.span, arg_spans=_arg_spans(expr), attr_args=True)
+
+    def _constant_op(self, spec, tensors, attrs, expr):
+        """An op whose tensors are all constant is computed now (``flatten(coords, 1)``)."""
+        if any(isinstance(t, TensorVal) for t in tensors):
+            self._no_constant_tensor(*tensors, span=expr.span)
+        try:
+            bound = spec.bind(*attrs)
+        except OpError as error:
+            raise locate(error, expr.span, self.ctx, _arg_spans(expr)) from None
+        return constants.apply_op(spec.name, [t for t in tensors if t is not None], bound, expr.span, self.ctx)
 
     def _numeric_function(self, spec, args, expr):
         numeric = {"sqrt": math.sqrt, "exp": math.exp, "rsqrt": lambda v: 1 / math.sqrt(v)}
@@ -634,6 +647,9 @@ class Body(Evaluator):
         if lifted is not None:
             return self._lifted_choice(lifted, lambda a, k: self.construct_op(spec, a, k, expr), args, kwargs, expr)
         if any(isinstance(v, (TensorVal, list)) and _is_tensorish(v) for v in list(args) + list(kwargs.values())):
+            if spec.name in ("Buffer", "Parameter"):  # Buffer(arange(7)): a model tensor, not a constant
+                raise ArchTypeError(f"{spec.name} takes a constant tensor computed while elaborating, "
+                                    "tensor([...]) (tensor(range(n)) for arange(n)), not a model tensor", expr.span)
             raise ArchTypeError(
                 f"{spec.name} is a layer: construct it first, then apply it, e.g. {spec.name}(...)(x)",
                 expr.span,
@@ -766,9 +782,9 @@ def _has_poison(value) -> bool:
 
 
 def _is_tensorish(value) -> bool:
-    if isinstance(value, TensorVal):
+    if isinstance(value, (TensorVal, ConstTensor)):
         return True
-    return isinstance(value, (list, tuple)) and bool(value) and all(isinstance(v, TensorVal) for v in value)
+    return isinstance(value, (list, tuple)) and bool(value) and all(isinstance(v, (TensorVal, ConstTensor)) for v in value)
 
 
 def _params_of(member: Member, path: str):

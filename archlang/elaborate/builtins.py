@@ -48,6 +48,8 @@ def _describe_object(value) -> str:
         return f"tensor {value.type}"
     if kind == "BlockRef":
         return f"block {value.definition.name}"
+    if kind == "ConstTensor":
+        return f"constant tensor {value.dtype}[{', '.join(map(str, value.shape))}]"
     if kind.endswith("Layer"):
         return "layer"
     return {"OpRef": "op", "Builtin": "builtin function", "ImportedModule": "module",

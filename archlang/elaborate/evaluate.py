@@ -12,6 +12,7 @@ import contextlib
 import math
 from typing import Any
 
+from archlang.elaborate import constants
 from archlang.elaborate.builtins import describe, is_int, is_number
 from archlang.elaborate.choices import count_condition
 from archlang.elaborate.values import (
@@ -26,6 +27,7 @@ from archlang.elaborate.values import (
 from archlang.errors import ArchNameError, ArchTypeError, LimitError, ShapeError, SpaceError, Span
 from archlang.errors.limits import LIMITS
 from archlang.ir import dims
+from archlang.ir.types import ConstTensor
 from archlang.syntax import ast
 
 
@@ -148,6 +150,8 @@ class Evaluator:
             return value
         if isinstance(value, TensorVal):
             return value if expr.op == "+" else self.emit_op("neg", [value], {}, expr.span)
+        if isinstance(value, ConstTensor):
+            return value if expr.op == "+" else constants.negate(value, expr.span, self.ctx)
         if isinstance(value, bool) or not is_number(value):
             raise ArchTypeError(f"unary '{expr.op}' needs a number, got {describe(value)}", expr.span)
         if expr.op == "+":
@@ -164,8 +168,19 @@ class Evaluator:
         if isinstance(left, Poison) or isinstance(right, Poison):
             return POISON
         if isinstance(left, TensorVal) or isinstance(right, TensorVal):
+            self._no_constant_tensor(left, right, span=expr.span)
             return self._tensor_binary(expr, left, right)
+        if isinstance(left, ConstTensor) or isinstance(right, ConstTensor):
+            return constants.binary(expr.op, left, right, expr.span, self.ctx)
         return self._constant_binary(expr, left, right)
+
+    @staticmethod
+    def _no_constant_tensor(*values, span: Span) -> None:
+        """A constant tensor meets a tensor of the model only through a Buffer, which backends
+        store once, rather than as a literal copied into every forward."""
+        if any(isinstance(v, ConstTensor) for v in values):
+            raise ArchTypeError(f"a constant tensor cannot be combined with a model tensor directly; {constants.MIXING_HINT}",
+                                span)
 
     def _tensor_binary(self, expr: ast.Binary, left, right):
         op = _TENSOR_OPS.get(expr.op)
@@ -282,6 +297,10 @@ class Evaluator:
                 raise _Poisoned()
             if (isinstance(left, TensorVal) or isinstance(right, TensorVal)) and op in _TENSOR_COMPARE:
                 return self._tensor_compare(expr, i, op, left, right)
+            if (isinstance(left, ConstTensor) or isinstance(right, ConstTensor)) and op in constants.COMPARE:
+                if len(expr.ops) > 1:
+                    raise ArchTypeError("tensor comparisons cannot be chained", expr.span)
+                return constants.binary(op, left, right, expr.span, self.ctx)
             if not self._compare(op, left, right, expr):
                 return False
             left = right
@@ -336,6 +355,9 @@ class Evaluator:
             if any(isinstance(e, TensorVal) for e in index):
                 return self._tensor_index(value, index, expr)
             return self.emit_op("getitem", [value], {"index": index}, expr.span)
+        if isinstance(value, ConstTensor):
+            index = tuple([self.eval(item) for item in expr.items])
+            return constants.index(value, index, expr.span, self.ctx)
         if len(expr.items) != 1:
             raise ArchTypeError(f"{describe(value)} takes one index", expr.span)
         index = self.eval(expr.items[0])
@@ -394,7 +416,7 @@ class Evaluator:
             return value.scope[expr.attr]
         if isinstance(value, MemberRef):
             return self.child_member(value, expr.attr, expr.span)
-        if isinstance(value, TensorVal):
+        if isinstance(value, (TensorVal, ConstTensor)):
             return self.tensor_attribute(value, expr)
         raise ArchTypeError(f"{describe(value)} has no attribute '{expr.attr}'", expr.span)
 

@@ -68,7 +68,7 @@ def child_layer(body, ref: MemberRef, key, span: Span) -> MemberRef:
     layer = ref.layer
     if isinstance(layer, SeqLayer):
         index = _child_index(layer, key, span)
-        return MemberRef(f"{ref.path}.{layer.prefix}{index}", layer.items[index], span)
+        return MemberRef(f"{ref.path}.{layer.item_name(index)}", layer.items[index], span)
     if isinstance(layer, BlockLayer):
         raise ArchTypeError(
             f"members of block instance '{ref.path}' are not reachable from outside; use its outputs",
@@ -78,8 +78,12 @@ def child_layer(body, ref: MemberRef, key, span: Span) -> MemberRef:
 
 
 def _child_index(layer: SeqLayer, key, span: Span) -> int:
-    if isinstance(key, str) and layer.prefix and key.startswith(layer.prefix):
-        key = key[len(layer.prefix):]
+    if isinstance(key, str):
+        found = _named_index(layer, key)
+        if found is not None:
+            return found
+        if layer.names and not key.isdigit():
+            raise ArchTypeError(f"the sequence has no item named '{key}' (it has {', '.join(layer.names)})", span)
     try:
         index = int(key)
     except (TypeError, ValueError):
@@ -97,9 +101,10 @@ def declare_only(body, layer: Layer, name: str) -> Member:
         graph = elaborate_block(body.ctx, layer.ref, layer.args, None, layer.span, name)
         return _block_member(body.ctx, layer, graph)
     if isinstance(layer, SeqLayer):
-        members = tuple((f"{layer.prefix}{i}", _declared_item(body, item, f"{name}.{layer.prefix}{i}"))
+        members = tuple((layer.item_name(i), _declared_item(body, item, f"{name}.{layer.item_name(i)}"))
                         for i, item in enumerate(layer.items))
-        return Member(kind="sequential", op="Sequential", members=members, count=layer.count, span=layer.span)
+        return Member(kind="sequential", op="Sequential", members=members, count=layer.count,
+                      attrs=_seq_attrs(layer), span=layer.span)
     if isinstance(layer, ChoiceLayer):
         members = tuple((str(i), declare_only(body, o, f"{name}.{i}")) for i, o in enumerate(layer.options))
         return Member(kind="choice", op="choice", members=members, label=layer.label, span=layer.span)
@@ -285,20 +290,38 @@ def _instantiate_seq(ctx, layer: SeqLayer, types, span, name) -> Instance:
     current = types[0]
     insts = []
     for i, item in enumerate(layer.items):
-        child = f"{layer.prefix}{i}"
+        child = layer.item_name(i)
         with _item_condition(ctx, layer.count, i):
             inst = instantiate(ctx, item, [current], item.span, f"{name}.{child}")
         members.append((child, inst.member))
         insts.append((i, inst, current))
         current = inst.out
     body_nodes = _rolled_nodes(ctx, layer, insts, nodes[0], span)
-    out_type = _seq_output(layer, insts, span)
-    output = Node(kind="output", name="output", inputs=(body_nodes[-1].name,), type=out_type, span=layer.span)
+    out_type = _seq_output(layer, insts, types[0], span)
+    last = body_nodes[-1].name if body_nodes else nodes[0].name  # an empty Sequential is the identity
+    output = Node(kind="output", name="output", inputs=(last,), type=out_type, span=layer.span)
     graph = Graph(name="Sequential", members=tuple(members), nodes=tuple(nodes + body_nodes + [output]),
                   outputs=("output",), span=layer.span)
     member = Member(kind="sequential", op="Sequential", members=tuple(members), count=layer.count,
-                    attrs={"prefix": layer.prefix} if layer.prefix else {}, span=layer.span)
+                    attrs=_seq_attrs(layer), span=layer.span)
     return Instance(member, out_type, "Sequential", body=graph)
+
+
+def _seq_attrs(layer: SeqLayer) -> dict:
+    """How the items were named, so that a spec written back names them the same way."""
+    if layer.names:
+        return {"named": True}
+    return {k: v for k, v in (("prefix", layer.prefix), ("start", layer.start)) if v}
+
+
+def _named_index(layer: SeqLayer, key: str) -> int | None:
+    """The position of the item called ``key`` (``denselayer1``, ``conv0``), if one is."""
+    if layer.names:
+        return layer.names.index(key) if key in layer.names else None
+    number = key[len(layer.prefix):] if key.startswith(layer.prefix) else None
+    if number is None or not number.isdigit() or not layer.start <= int(number) < layer.start + len(layer.items):
+        return None
+    return int(number) - layer.start
 
 
 def _item_condition(ctx, count, index: int):
@@ -315,10 +338,10 @@ def _rolled_nodes(ctx, layer: SeqLayer, insts, first: Node, span) -> list[Node]:
     while i < len(insts):
         start, inst, in_type = insts[i]
         j = i + 1
-        while j < len(insts) and _same_item(inst, insts[j][1], in_type):
+        while j < len(insts) and not layer.names and _same_item(inst, insts[j][1], in_type):
             j += 1
         ctx.count_node(span)
-        node = Node(kind=inst.kind, name=f"{layer.prefix}{start}", op=inst.op, target=f"{layer.prefix}{start}",
+        node = Node(kind=inst.kind, name=layer.item_name(start), op=inst.op, target=layer.item_name(start),
                     inputs=(previous,), type=inst.out, body=inst.body, branches=inst.branches,
                     label=inst.label, repeat=_run_length(layer, i, j, len(insts)), span=inst.member.span)
         nodes.append(node)
@@ -337,10 +360,10 @@ def _run_length(layer: SeqLayer, i: int, j: int, total: int):
     return j - i
 
 
-def _seq_output(layer: SeqLayer, insts, span):
-    out = insts[-1][1].out if insts else None
-    if out is None:
-        raise ArchTypeError("an empty Sequential has no output", span)
+def _seq_output(layer: SeqLayer, insts, in_type, span):
+    if not insts:
+        return in_type
+    out = insts[-1][1].out
     if layer.count is None:
         return out
     lowest = min(dims.symbols(layer.count).get(next(iter(dims.free_symbols(layer.count))), (len(insts),)))

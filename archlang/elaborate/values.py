@@ -72,6 +72,12 @@ class SeqLayer(Layer):
     prefix: str
     span: Span
     count: Any = None  # a Dim over a choice when the length is searched
+    start: int = 0  # the number of the first generated name (``denselayer1``: prefix and start=1)
+    names: tuple[str, ...] = ()  # the items' own names (``("conv0", Conv2d(…))``), else generated
+
+    def item_name(self, index: int) -> str:
+        """The member name of item ``index``: its own, or ``prefix`` + its number."""
+        return self.names[index] if self.names else f"{self.prefix}{self.start + index}"
 
 
 @dataclass(frozen=True, eq=False, repr=False)

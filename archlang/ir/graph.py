@@ -47,7 +47,9 @@ class BlockName(str):
 
 
 class IRModel(BaseModel):
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+    # defer_build: a class's validator is built when the first instance is made, not at
+    # import, so ``import archlang.ir`` is cheap and a command pays only for the kinds it makes
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, defer_build=True)
 
 
 class Member(IRModel):
@@ -242,8 +244,3 @@ class Model(IRModel):
             "first (archlang sample, or an assignment)", self.choices[0].span,
         )
 
-
-Member.model_rebuild()
-Node.model_rebuild()
-Graph.model_rebuild()
-Model.model_rebuild()

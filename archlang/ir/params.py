@@ -3,7 +3,7 @@ search decisions and sizes) and state-dict entries in PyTorch's order.
 
 Parameters are counted per member (a layer applied twice has its weights once; a tied
 parameter counts once); a choice counts the option taken (``dims.select`` over its
-options).  Buffers are not parameters.
+options).  Buffers are not parameters; persistent ones are state-dict entries.
 """
 
 from __future__ import annotations
@@ -31,9 +31,11 @@ def count_params(graph: Graph, _memo: dict | None = None):
 
 def state_dict_entries(graph: Graph, prefix: str = "") -> list[tuple[str, object]]:
     """``[(key, ParamSpec)]`` as PyTorch orders a state dict: a module's own parameters (bare
-    ``Parameter`` members) first, then each child in declaration order."""
-    bare = [(name, m) for name, m in graph.members if _is_bare_parameter(m)]
-    entries = [(prefix + name, m.params[0]) for name, m in bare]
+    ``Parameter`` members) first, then its persistent buffers (bare ``Buffer`` members), then
+    each child in declaration order."""
+    bare = [(name, m.params[0]) for name, m in graph.members if _is_bare_parameter(m)]
+    entries = [(prefix + name, p) for name, p in bare if not p.buffer]
+    entries += [(prefix + name, p) for name, p in bare if p.buffer and p.persistent]
     for name, member in graph.members:
         if not _is_bare_parameter(member):
             entries += _member_entries(member, prefix + name)
@@ -47,7 +49,7 @@ def member_entries(member: Member, path: str = "") -> list[tuple[str, object]]:
 
 def _member_entries(member: Member, path: str) -> list:
     if member.kind == "layer":
-        return [(f"{path}.{p.name}" if p.name else path, p) for p in member.params]
+        return [(f"{path}.{p.name}" if p.name else path, p) for p in member.params if p.persistent]
     if member.kind == "block":
         return state_dict_entries(member.graph, path + ".")
     return [e for name, child in member.members for e in _member_entries(child, f"{path}.{name}")]

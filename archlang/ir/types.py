@@ -22,7 +22,7 @@ FLOAT_DTYPES = ("float32", "float16", "bfloat16", "float64")
 class TensorType(BaseModel):
     """dtype + symbolic shape, e.g. ``float32[B, 64, 56, 56]``."""
 
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, defer_build=True)  # built on first use
 
     dtype: str = "float32"
     shape: tuple[Any, ...]  # tuple[Dim, ...]
@@ -46,15 +46,48 @@ class TensorType(BaseModel):
 class ParamSpec(BaseModel):
     """One parameter or buffer owned by a layer, named locally (``weight``, ``running_mean``)."""
 
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, defer_build=True)  # built on first use
 
     name: str
     shape: tuple[Any, ...]  # tuple[Dim, ...]
     dtype: str = "float32"
     buffer: bool = False
+    persistent: bool = True  # a buffer in the state dict (torch's register_buffer(persistent=…))
 
     def numel(self):
         n = 1
         for d in self.shape:
             n = n * d
         return dims.simplify(n)
+
+
+class ConstTensor(BaseModel):
+    """A tensor whose values are known while the spec is elaborated (``tensor([[0, 1]])``,
+    ``arange``/``meshgrid`` arithmetic): what a ``Buffer`` holds or a ``Parameter`` starts from.
+    ``values`` are the elements in row-major order, as Python ints, floats or bools."""
+
+    model_config = ConfigDict(frozen=True)
+
+    dtype: str
+    shape: tuple[int, ...]
+    values: tuple[Any, ...]
+
+    @property
+    def rank(self) -> int:
+        return len(self.shape)
+
+    def numel(self) -> int:
+        return len(self.values)
+
+    def nested(self):
+        """The values as nested lists of the tensor's shape (a scalar for rank 0)."""
+        flat = list(self.values)
+        for size in reversed(self.shape[1:]):
+            flat = [flat[i:i + size] for i in range(0, len(flat), size)]
+        return flat[0] if not self.shape else flat
+
+    def __str__(self) -> str:
+        """``int64[49, 49]{0, 1, 2, …}``: the type and the first values (the IR's view)."""
+        head = ", ".join(str(v).lower() if isinstance(v, bool) else repr(v) for v in self.values[:4])
+        more = ", …" if len(self.values) > 4 else ""
+        return f"{self.dtype}[{', '.join(map(str, self.shape))}]{{{head}{more}}}"

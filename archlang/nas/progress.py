@@ -1,15 +1,22 @@
 """Live progress of a search: evaluations out of the budget, failures, best so far and ETA.
 
-``Progress(budget, …)`` draws a rich progress bar on a terminal and prints a plain line every
-tenth of the budget elsewhere (CI logs); ``quiet=True`` prints nothing.  The engine calls
+``Progress(budget, …)`` draws one live rich line on a terminal and, elsewhere (CI logs, a file),
+a plain line every tenth of the budget or, when trials are slow, at least every
+``LINE_SECONDS`` once a trial has ended since the last; ``quiet=True`` prints nothing.  The engine calls
 ``update(history)`` after each trial (or, with several workers, as the storage changes).
-Never imports torch.
+``spinner(label)`` is the same idea for one long step without a count (counting a large space,
+a large export): a transient spinner on a terminal once the step has lasted half a second,
+nothing in a log.  Never imports torch.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
+import threading
 import time
+
+LINE_SECONDS = 60.0  # in a log, the longest silence while trials keep ending
 
 
 class Progress:
@@ -27,6 +34,7 @@ class Progress:
         self.start_count: int | None = None
         self.start_time = time.monotonic()
         self.next_line = 0
+        self.last_line = (time.monotonic(), -1)  # when the last plain line was printed, at which count
 
     def __enter__(self) -> "Progress":
         if not self.quiet and _is_terminal(self.stream):
@@ -51,11 +59,15 @@ class Progress:
             self.start_count, self.start_time = done, time.monotonic()
         if self.rich is not None:
             self.rich.update(self.task, completed=min(done, self.budget), best=text, failed=failed)
-        elif done >= self.next_line or done >= self.budget:
+        elif done > self.last_line[1] and (done >= self.next_line or done >= self.budget or self._overdue()):
             self._line(done, failed, text)
+
+    def _overdue(self) -> bool:
+        return time.monotonic() - self.last_line[0] >= LINE_SECONDS
 
     def _line(self, done: int, failed: int, best: str) -> None:
         self.next_line = done + max(1, self.budget // 10)
+        self.last_line = (time.monotonic(), done)
         print(f"{self.label}: {done}/{self.budget} evaluated, {failed} failed, best {best}, "
               f"ETA {self.eta(done)}", file=self.stream, flush=True)
 
@@ -110,3 +122,44 @@ def _rich_progress(stream):
         TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
         console=Console(file=stream), transient=False,
     )
+
+
+@contextlib.contextmanager
+def spinner(label: str, *, quiet: bool = False, stream=None, delay: float = 0.5):
+    """A spinner with ``label`` on a terminal while the block runs, shown only if the block
+    lasts longer than ``delay`` seconds (a fast step does not flicker) and erased at its end."""
+    stream = stream or sys.stderr
+    status = None if quiet or not _is_terminal(stream) else _rich_status(label, stream)
+    if status is None:
+        yield
+        return
+    lock, state = threading.Lock(), {"done": False}
+
+    def show() -> None:
+        with lock:
+            if not state["done"]:
+                status.start()
+
+    timer = threading.Timer(delay, show) if delay > 0 else None
+    if timer is None:
+        show()
+    else:
+        timer.daemon = True
+        timer.start()
+    try:
+        yield
+    finally:
+        if timer is not None:
+            timer.cancel()
+        with lock:
+            state["done"] = True
+            status.stop()
+
+
+def _rich_status(label: str, stream):
+    try:
+        from rich.console import Console
+        from rich.status import Status
+    except ImportError:
+        return None
+    return Status(label, console=Console(file=stream), spinner="dots")

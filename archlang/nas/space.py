@@ -204,16 +204,17 @@ class Space:
         """Equal for functionally identical architectures (archlang.nas.hashing)."""
         return canonical_hash(self, assignment)
 
-    def to_arch(self, assignment: Assignment) -> str:
+    def to_arch(self, assignment: Assignment, *, canonical: bool = True) -> str:
         """A standalone .arch file of the architecture: it loads, checks and compiles alone."""
         self.check(assignment)
         header = (f"{self.name} from {self.program.file}, fixed by archlang\n"
                   f"assignment: {assignment.dumps()}")
-        return model_to_arch(self.fix_model(assignment), header)
+        return model_to_arch(self.fix_model(assignment), header, canonical=canonical)
 
     def fix(self, assignment: Assignment):
-        """An ordinary checked Program holding the architecture (from its .arch text)."""
-        return loads_program(self.to_arch(assignment), filename=f"{self.name}.fixed.arch")
+        """An ordinary checked Program holding the architecture (from its .arch text: the code
+        ``to_arch`` writes, not laid out, since no one reads this copy)."""
+        return loads_program(self.to_arch(assignment, canonical=False), filename=f"{self.name}.fixed.arch")
 
     # ---- local moves
     def mutate(self, assignment: Assignment, rng: random.Random | int | None = None, tries: int = 200) -> Assignment:

@@ -13,20 +13,25 @@ from archlang import ops
 from archlang.elaborate.program import builtins
 from archlang.errors import SpaceError
 from archlang.ir import BlockName, Graph, Member, Model, Node, dims
-from archlang.ir.types import TensorType
+from archlang.ir.types import ConstTensor, TensorType
 from archlang.ops._spec import normalise_default
+from archlang.syntax.fmt import format_source
 
 _KEYWORDS = {"input", "if", "elif", "else", "for", "in", "return", "assert", "constrain", "tie", "let", "not",
              "and", "or", "true", "false", "none", "import", "from", "as", "block", "model", "space"}
 
 
-def model_to_arch(model: Model, header: str = "") -> str:
+def model_to_arch(model: Model, header: str = "", *, canonical: bool = True) -> str:
+    """The .arch text of ``model``; ``canonical``: as ``archlang fmt`` writes it (what a user
+    reads), else the same code without the line breaking (half the cost, for a program that is
+    only loaded)."""
     if model.choices:
         raise SpaceError(f"{model.name} still has free choices; fix them first", model.choices[0].span)
     writer = _Writer()
     writer.entry(model)
     lines = [f"# {line}" if line else "#" for line in header.splitlines()]
-    return "\n".join(lines + ([""] if lines else []) + writer.blocks) + "\n"
+    text = "\n".join(lines + ([""] if lines else []) + writer.blocks) + "\n"
+    return format_source(text) if canonical else text  # canonical: passes ``archlang fmt --check``
 
 
 class _Writer:
@@ -115,10 +120,17 @@ class _Body:
         if member.kind == "block":
             return f"{self.w.block_name(member.graph)}()"
         if member.kind == "sequential":
-            items = ", ".join(self.member(m) for _, m in member.members)
-            prefix = member.attrs.get("prefix")
-            return f"Sequential({items}{f', prefix={_literal(prefix)}' if prefix else ''})"
+            return self.sequential(member)
         raise SpaceError("a choice is still free in this model", member.span)
+
+    def sequential(self, member: Member) -> str:
+        """Items named as the spec named them: ``(name, layer)`` pairs, or ``prefix=`` / ``start=``."""
+        if member.attrs.get("named"):
+            items = ", ".join(f"({_literal(name)}, {self.member(m)})" for name, m in member.members)
+            return f"Sequential([{items}])"
+        items = ", ".join(self.member(m) for _, m in member.members)
+        options = "".join(f", {k}={_literal(member.attrs[k])}" for k in ("prefix", "start") if member.attrs.get(k))
+        return f"Sequential({items}{options})"
 
     def node(self, node: Node) -> str:
         if node.kind == "op" and node.op == "item":
@@ -176,6 +188,8 @@ def _is_default(spec, attr, value) -> bool:
 def _literal(value) -> str:
     if isinstance(value, BlockName):
         return str(value)
+    if isinstance(value, ConstTensor):  # a Buffer's or a Parameter's values, written out
+        return f"tensor({_literal(value.nested())}, dtype={_literal(value.dtype)})"
     if isinstance(value, bool):
         return "true" if value else "false"
     if value is None:

@@ -30,7 +30,7 @@ from torch import nn
 
 from archlang import ops
 from archlang.backends.torch.build import build_member
-from archlang.backends.torch.layers import make_parameter
+from archlang.backends.torch.layers import make_buffer, make_parameter
 from archlang.errors import SpaceError
 from archlang.ir import Graph, Member, Node, dims
 from archlang.ir.params import member_entries
@@ -124,13 +124,15 @@ class Compiler:
         summed = {n.target for n in graph.nodes if n.name in groups}
         types = {n.name: n.type for n in graph.nodes}
         calls = _calls(graph)
-        members, bare = {}, {}
+        members, bare, buffers = {}, {}, {}
         for name, member in graph.members:
             if member.kind == "layer" and member.op == "Parameter":
                 bare[name] = self.parameter(member)
+            elif member.kind == "layer" and member.op == "Buffer":  # constants: no decision reaches them
+                buffers[name] = (make_buffer(member.attrs), member.attrs["persistent"])
             else:
                 members[name] = self.member(member, calls.get(name, {}), scope, summed=name in summed, types=types)
-        module = SuperGraph(graph, members, bare, groups)
+        module = SuperGraph(graph, members, bare, groups, buffers)
         if graph.ties:
             raise SpaceError("a supernet cannot tie parameters inside a part of the space that holds decisions",
                              graph.ties[0].span)

@@ -48,10 +48,12 @@ class SuperGraph(SuperModule):
 
     ``members``: the compiled member modules by name; ``bare``: bare parameters by name, with
     their IR shapes when they are searched; ``groups``: choice node -> the keys of the choices
-    summed with it into one node (PC-DARTS normalises their edge weights)."""
+    summed with it into one node (PC-DARTS normalises their edge weights); ``buffers``: bare
+    buffers by name, with whether they are persistent."""
 
     def __init__(self, graph: Graph, members: dict[str, nn.Module], bare: dict | None = None,
-                 groups: dict[str, tuple[str, tuple[str, ...]]] | None = None) -> None:
+                 groups: dict[str, tuple[str, tuple[str, ...]]] | None = None,
+                 buffers: dict | None = None) -> None:
         super().__init__()
         self._graph = graph
         self._groups = groups or {}
@@ -59,6 +61,8 @@ class SuperGraph(SuperModule):
         for name, (parameter, shape) in (bare or {}).items():
             self.register_parameter(name, parameter)
             self._bare_shapes[name] = shape
+        for name, (buffer, persistent) in (buffers or {}).items():
+            self.register_buffer(name, buffer, persistent=persistent)
         for name, module in members.items():
             self.add_module(name, module)
         self._plans = {n.name: plan_rearrange(n.attrs["pattern"], _type_of(graph, n.inputs[0]).shape,
@@ -142,6 +146,9 @@ class SuperGraph(SuperModule):
             if shape is not None:
                 parameter = parameter[tuple(slice(0, dims.evaluate(d, walk.env)) for d in shape)]
             yield prefix + name, parameter
+        for name, buffer in self.named_buffers(recurse=False):  # after the parameters, as a state dict
+            if name not in self._non_persistent_buffers_set:
+                yield prefix + name, buffer
         yield from self.subnet_children(walk, prefix, self._children())
 
     def _children(self):

@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from archlang.errors import OpError
 from archlang.ir import dims
-from archlang.ir.types import DTYPES, TensorType
+from archlang.ir.types import DTYPES, ConstTensor, TensorType
 
 
 class _Required:
@@ -365,10 +365,16 @@ def _any(v, spec, attr):
     return v
 
 
+def _tensor(v, spec, attr):
+    if not isinstance(v, ConstTensor):
+        raise _Mismatch
+    return v
+
+
 _CHECKERS: dict[str, Callable] = {
     "int": _int, "float": _float, "number": _number, "bool": _bool, "str": _str,
     "dtype": _dtype, "ints": _ints, "sizes": _sizes, "floats": _floats, "dims": _dims,
-    "index": _index, "any": _any,
+    "index": _index, "any": _any, "tensor": _tensor,
 }
 
 _DESCRIPTIONS = {
@@ -376,4 +382,5 @@ _DESCRIPTIONS = {
     "str": "a string", "dtype": "a dtype name", "ints": "an int or a tuple of ints",
     "sizes": "an int or a tuple of ints/None", "floats": "a number or a tuple of numbers",
     "dims": "a list of sizes", "index": "an index (ints, slices, None, ...)", "any": "a value",
+    "tensor": "a constant tensor (tensor([...]))",
 }

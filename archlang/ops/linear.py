@@ -1,4 +1,5 @@
-"""Dense layers: Linear (on ``[..., in_features]``) and Embedding (on integer tensors).
+"""Dense layers: Linear (on ``[..., in_features]``), Conv1D (GPT-2's transposed Linear) and
+Embedding (on integer tensors).
 
 Must not import torch, onnx or any backend.
 """
@@ -36,6 +37,27 @@ def _linear_macs(a: dict, inputs: list, output):
     return numel(output.shape) * a["in_features"]
 
 
+def _conv1d_infer(a: dict, inputs: list):
+    x = inputs[0]
+    check_min_rank(x, 1, "Conv1D")
+    require_float(x, "Conv1D")
+    expect_equal(
+        x.shape[-1], a["nx"],
+        lambda: f"Conv1D expects {dims.to_str(a['nx'])} input features (nx) in the last dim, got input {x}",
+        arg="x",
+    )
+    return tensor(x.dtype, x.shape[:-1] + (a["nf"],))
+
+
+def _conv1d_params(a: dict) -> list[ParamSpec]:
+    # Hugging Face stores the weight as [in, out] (the transpose of Linear's) and always has a bias
+    return [ParamSpec(name="weight", shape=(a["nx"], a["nf"])), ParamSpec(name="bias", shape=(a["nf"],))]
+
+
+def _conv1d_macs(a: dict, inputs: list, output):
+    return numel(output.shape) * a["nx"]
+
+
 def _embedding_infer(a: dict, inputs: list):
     x = inputs[0]
     if x.dtype not in ("int64", "int32"):
@@ -63,6 +85,14 @@ OPS = [
         ("x",), _linear_infer, _linear_params, _linear_macs, doc="torch.nn.Linear",
         shape_rule="x is [..., in_features] (float); out: [..., out_features]",
         macs_rule="output elements × in_features",
+    ),
+    OpSpec(
+        "Conv1D", "layer",
+        (Attr("nf", "int"), Attr("nx", "int")),
+        ("x",), _conv1d_infer, _conv1d_params, _conv1d_macs,
+        doc="transformers.pytorch_utils.Conv1D: GPT-2's Linear with its weight stored [nx, nf] (in, out)",
+        shape_rule="x is [..., nx] (float); out: [..., nf]; weight [nx, nf], bias [nf]",
+        macs_rule="output elements × nx",
     ),
     OpSpec(
         "Embedding", "layer",

@@ -1,6 +1,6 @@
 """Small layers and creation functions with no family of their own: Identity, Dropout,
-dropout, Parameter (a learnable tensor with no inputs), const, arange (with a start and a
-step), zeros, ones.
+dropout, Parameter (a learnable tensor with no inputs), Buffer (a constant tensor a module
+keeps), const, arange (with a start and a step), zeros, ones.
 
 Must not import torch, onnx or any backend.
 """
@@ -8,7 +8,7 @@ Must not import torch, onnx or any backend.
 from __future__ import annotations
 
 from archlang.ir import dims
-from archlang.ir.types import ParamSpec
+from archlang.ir.types import ConstTensor, ParamSpec
 from archlang.ops._shape import check_positive, fail, tensor
 from archlang.ops._spec import Attr, OpSpec
 
@@ -34,8 +34,36 @@ def _check_sizes(op: str, shape: tuple, arg: str) -> None:
 
 
 def _parameter_infer(a: dict, inputs: list):
+    if a["shape"] is None:
+        fail("Parameter needs a shape, or an initial value: Parameter(init=tensor([...]))", "shape")
     _check_sizes("Parameter", a["shape"], "shape")
     return tensor("float32", a["shape"])
+
+
+def _parameter_canonical(a: dict) -> dict:
+    """``Parameter(init=t)`` takes its shape from ``t`` (checked when constructed, so a
+    Parameter declared and never applied is checked too)."""
+    init = a["init"]
+    if not isinstance(init, ConstTensor):
+        return a
+    if init.dtype not in ("float32", "float64", "float16", "bfloat16"):
+        fail(f"Parameter: a learnable tensor is floating point; the initial value is {init.dtype}", "init")
+    if a["shape"] is None:
+        return {**a, "shape": tuple(init.shape)}
+    if tuple(init.shape) != tuple(a["shape"]):
+        fail(f"Parameter: the initial value is {init.dtype}[{', '.join(map(str, init.shape))}], "
+             f"not of the shape [{', '.join(dims.to_str(d) for d in a['shape'])}]", "init")
+    return a
+
+
+def _buffer_infer(a: dict, inputs: list):
+    value = a["value"]
+    return tensor(value.dtype, value.shape)
+
+
+def _buffer_params(a: dict) -> list[ParamSpec]:
+    value = a["value"]
+    return [ParamSpec(name="", shape=value.shape, dtype=value.dtype, buffer=True, persistent=a["persistent"])]
 
 
 def _parameter_params(a: dict) -> list[ParamSpec]:
@@ -90,12 +118,18 @@ OPS = [
     OpSpec("dropout", "function", (_P, Attr("training", "bool", True), _INPLACE), ("x",), _dropout_infer,
            doc="torch.nn.functional.dropout", shape_rule=_SAME + "; 0 <= p <= 1", macs_rule="0"),
     OpSpec("Parameter", "layer",
-           (Attr("shape", "dims"), Attr("init", "str", "normal", choices=INITS), Attr("std", "float", 0.02),
-            Attr("value", "float", 0.0)),
-           (), _parameter_infer, _parameter_params, shape_rule="float32[shape], every size positive",
+           (Attr("shape", "dims?", None), Attr("init", "str|tensor", "normal", choices=INITS),
+            Attr("std", "float", 0.02), Attr("value", "float", 0.0)),
+           (), _parameter_infer, _parameter_params, canonical=_parameter_canonical,
+           shape_rule="float32[shape], every size positive; the shape of init when init is a tensor",
            macs_rule="0",
-           doc="a learnable tensor; its parameter name is ''; init normal/trunc_normal (std), zeros, ones "
-               "or constant (value)"),
+           doc="a learnable tensor; its parameter name is ''; init normal/trunc_normal (std), zeros, ones, "
+               "constant (value) or a constant tensor (tensor([...]), computed while elaborating)"),
+    OpSpec("Buffer", "layer", (Attr("value", "tensor"), Attr("persistent", "bool", True)),
+           (), _buffer_infer, _buffer_params, shape_rule="the dtype and shape of value", macs_rule="0",
+           doc="a constant tensor a module keeps (torch's register_buffer): value is computed while "
+               "elaborating (tensor, meshgrid, arithmetic, indexing); persistent=false keeps it out of "
+               "the state dict"),
     OpSpec("const", "function", (Attr("value", "number"), Attr("dtype", "dtype", "float32")), (), _const_infer,
            doc="a rank-0 constant tensor (what a number next to a tensor becomes: x * 0.5)",
            shape_rule="a scalar of dtype", macs_rule="0"),

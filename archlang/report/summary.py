@@ -39,6 +39,7 @@ class Summary:
     rows: list[Row] = field(default_factory=list)
     params: object = 0
     macs: object = 0
+    buffers: int = 0  # elements of the model's Buffer members (constants it keeps, not parameters)
 
     def to_json(self) -> dict:
         return {
@@ -50,7 +51,7 @@ class Summary:
                  "macs": _json_dim(r.macs), "depth": r.depth, "repeat": _json_dim(r.repeat)}
                 for r in self.rows
             ],
-        }
+        } | ({"buffers": self.buffers} if self.buffers else {})
 
 
 def _json_dim(d):
@@ -66,7 +67,25 @@ def summarize(model: Model) -> Summary:
     _Walker(summary.rows, counts).graph(model.graph, "", 0)
     summary.macs = counts.graph_macs(model.graph)
     summary.params = count_params(model.graph, counts.params)
+    summary.buffers = count_buffers(model.graph)
     return summary
+
+
+def count_buffers(graph, _memo: dict | None = None) -> int:
+    """Elements of the ``Buffer`` members of a graph and the graphs below it (each shared
+    graph counted once per use by a member)."""
+    memo = {} if _memo is None else _memo
+    if id(graph) not in memo:
+        memo[id(graph)] = sum(_member_buffers(m, memo) for _, m in graph.members)
+    return memo[id(graph)]
+
+
+def _member_buffers(member, memo: dict) -> int:
+    if member.kind == "layer":
+        return member.attrs["value"].numel() if member.op == "Buffer" else 0
+    if member.kind == "block":
+        return count_buffers(member.graph, memo)
+    return sum(_member_buffers(m, memo) for _, m in member.members)
 
 
 def model_macs(model: Model):
@@ -163,6 +182,8 @@ def format_summary(summary: Summary, depth: int | None = None) -> str:
     lines = [f"{summary.name}", rule, _line(header, widths), rule]
     lines += [_line(row, widths) for row in table[1:]]
     lines += [rule, f"Total params: {_number(summary.params)}", f"Total MACs:   {_number(summary.macs)}{_giga(summary.macs)}"]
+    if summary.buffers:  # shown for the models that keep constants (Buffer members)
+        lines.append(f"Buffers:      {_number(summary.buffers)}")
     return "\n".join(lines) + "\n"
 
 

@@ -2,7 +2,11 @@
 
 Imports: ``import "rel/path.arch" [as name]`` (relative to the importing file, never outside
 the root file's folder), ``from "x.arch" import A, B``, and the standard library
-``import std`` / ``from std import MLP`` (shipped in the package as archlang/std/*.arch).
+``import std`` / ``from std import MLP`` (shipped in the package as archlang/std/*.arch), and
+the model zoo ``import zoo.text.gpt2`` / ``from zoo.vision.resnet import Bottleneck`` (the
+repository's specs/vision, specs/text and specs/spaces, shipped as archlang/zoo).  A zoo file
+is loaded like any other file, with the zoo's folder as its root: its own imports stay inside
+the zoo, as a spec's stay inside the spec's folder.
 
 Files are keyed by their resolved path, so a file reached by several imports (a diamond, a
 self-import, ``./a.arch`` and ``a.arch``) is read and parsed once, and an import cycle is a
@@ -32,6 +36,8 @@ from archlang.syntax.source import read_source, spec_text
 # What loading one file yields: (resolved path, span of the import) of a file it needs, and
 # receives that file's Unit.
 _Loading = Generator[tuple[Path, Span], Unit, None]
+
+ZOO_SHELVES = ("vision", "text", "spaces")  # the zoo's folders: `zoo.<shelf>.<file>`
 
 
 class Loader:
@@ -131,11 +137,13 @@ class Loader:
             raise LimitError(f"the spec imports more than {LIMITS.max_files:,} files", span or Span(str(path), 1, 1))
         display = _display(path)
         text = read_source(path, display, span)
-        return self._new_unit(display, text, path.parent)
+        zoo = _zoo_folder()
+        root = zoo if path.is_relative_to(zoo) else self.root
+        return self._new_unit(display, text, path.parent, root)
 
-    def _new_unit(self, file: str, text: str, folder: Path) -> Unit:
-        return Unit(file, parse(text, file), self.root, builtins=self.builtins, evaluate_let=self.evaluate_let,
-                    folder=folder, budget=self.budget)
+    def _new_unit(self, file: str, text: str, folder: Path, root: Path | None = None) -> Unit:
+        return Unit(file, parse(text, file), root or self.root, builtins=self.builtins,
+                    evaluate_let=self.evaluate_let, folder=folder, budget=self.budget)
 
     # ---- one file's top-level items
     def _populate(self, unit: Unit) -> _Loading:
@@ -157,6 +165,9 @@ class Loader:
     def _import(self, unit: Unit, imp: ast.Import) -> _Loading:
         if imp.is_file:
             loaded = yield self._import_path(unit, imp)
+            source = module_of(loaded)
+        elif imp.path.split(".")[0] == "zoo":
+            loaded = yield self._zoo_path(imp)
             source = module_of(loaded)
         else:
             source = self._library(imp)
@@ -184,7 +195,7 @@ class Loader:
         base = unit.folder
         try:
             path = (base / imp.path).resolve()
-            root = (self.root or base).resolve()
+            root = (unit.root or base).resolve()
         except (OSError, RuntimeError, ValueError) as exc:  # a symlink loop, a name the system refuses
             raise ArchImportError(f"cannot resolve the import path '{imp.path}': {exc}", imp.span) from None
         if not path.is_relative_to(root):
@@ -193,11 +204,29 @@ class Loader:
             raise ArchImportError(f"only .arch files can be imported, not '{imp.path}'", imp.span)
         return path, imp.span
 
+    def _zoo_path(self, imp: ast.Import) -> tuple[Path, Span]:
+        """The zoo file ``zoo.<shelf>.<name>`` names, as a resolved path inside the zoo."""
+        parts = imp.path.split(".")
+        zoo = _zoo_folder()
+        if len(parts) != 3 or parts[1] not in ZOO_SHELVES:
+            shelves = ", ".join(f"zoo.{s}" for s in ZOO_SHELVES)
+            raise ArchImportError(f"'{imp.path}' is not a zoo file: name one as zoo.<shelf>.<file>, "
+                                  f"with a shelf among {shelves} (e.g. zoo.vision.resnet)", imp.span)
+        shelf = zoo / parts[1]
+        path = (shelf / f"{parts[2]}.arch").resolve()
+        if not path.is_relative_to(zoo) or not path.is_file():
+            names = sorted(p.stem for p in shelf.glob("*.arch"))
+            close = difflib.get_close_matches(parts[2], names, n=1)
+            hint = f"did you mean 'zoo.{parts[1]}.{close[0]}'?" if close else "it has " + ", ".join(names)
+            raise ArchImportError(f"the zoo has no '{imp.path}': {hint}", imp.span)
+        return path, imp.span
+
     def _library(self, imp: ast.Import) -> ImportedModule:
         parts = imp.path.split(".")
         if parts[0] != "std":
             raise ArchImportError(
-                f"unknown library '{parts[0]}': import files by path in quotes, or the standard library 'std'",
+                f"unknown library '{parts[0]}': import files by path in quotes, the standard library 'std' "
+                "or the model zoo 'zoo'",
                 imp.span,
             )
         std = self._standard_library()
@@ -221,6 +250,11 @@ class Loader:
                     merged.scope.update(module.scope)
             self._std = merged
         return self._std
+
+
+def _zoo_folder() -> Path:
+    """Where the installed zoo's files are (``archlang/zoo``, a folder on disk)."""
+    return Path(str(resources.files("archlang.zoo"))).resolve()
 
 
 def _display(path: Path) -> str:

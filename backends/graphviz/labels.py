@@ -279,6 +279,17 @@ def _const(op: str, a: dict) -> str:
     return value(a["value"])
 
 
+def _buffer(op: str, a: dict) -> str:
+    """``constant int64[2401]`` (``, not saved`` for a non-persistent buffer)."""
+    t = a["value"]
+    return f"constant {t.dtype}[{', '.join(map(str, t.shape))}]" + ("" if a["persistent"] else ", not saved")
+
+
+def _parameter_init(op: str, a: dict) -> str:
+    init = a.get("init")
+    return _sizes(a["shape"]) + (", initialised" if not isinstance(init, str) else "")
+
+
 def _generic(op: str, a: dict) -> str:
     """The attributes that differ from the op's defaults, ``name=value``."""
     spec = ops.get(op)
@@ -317,7 +328,7 @@ _RULES = {
     "sum": _dim_attr("dim"), "amax": _dim_attr("dim"), "amin": _dim_attr("dim"),
     "getitem": _index, "item": _index, "split": _split, "chunk": _split,
     "Dropout": _dropout, "Dropout2d": _dropout, "dropout": _dropout,
-    "Parameter": _parameter, "const": _const, "arange": _shape_attr("end"),
+    "Parameter": _parameter_init, "Buffer": _buffer, "const": _const, "arange": _shape_attr("end"),
     "zeros": _shape_attr("size"), "ones": _shape_attr("size"),
     "Identity": lambda op, a: "", "contiguous": lambda op, a: "", "clone": lambda op, a: "",
     "topk_gate": lambda op, a: f"top-{value(a['k'])}",

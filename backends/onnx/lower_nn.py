@@ -103,6 +103,14 @@ def _linear(g, c: Call) -> str:
     return g.op("Add", [y, bias]) if bias else y
 
 
+def _conv1d(g, c: Call) -> str:
+    """Gemm (its weight is already [in, out]) on a matrix input, else MatMul and Add."""
+    x, weight, bias = c.inputs[0], c.param("weight"), c.param("bias")
+    if c.types[0].rank == 2:
+        return g.op("Gemm", [x, weight, bias])
+    return g.op("Add", [g.op("MatMul", [x, weight]), bias])
+
+
 def _embedding(g, c: Call) -> str:
     """Gather of weight rows; max_norm rescales the rows read (ReduceSum of |row|^p, Where)."""
     rows = g.op("Gather", [c.param("weight"), c.inputs[0]], axis=0)
@@ -356,7 +364,7 @@ def _zero(g, c: Call) -> str:
 
 def lowerings() -> dict:
     table = {
-        "Linear": _linear, "Embedding": _embedding, "LayerNorm": _layernorm, "RMSNorm": _rmsnorm,
+        "Linear": _linear, "Conv1D": _conv1d, "Embedding": _embedding, "LayerNorm": _layernorm, "RMSNorm": _rmsnorm,
         "GroupNorm": _groupnorm, "Upsample": _resize, "interpolate": _resize,
         "PixelShuffle": _pixel_shuffle(True), "PixelUnshuffle": _pixel_shuffle(False), "Zero": _zero,
     }

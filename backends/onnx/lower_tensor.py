@@ -200,6 +200,13 @@ def _const(g, c: Call) -> str:
     return g.op("Identity", [g.scalar(c.attrs["value"], c.out.dtype)])
 
 
+def _buffer(g, c: Call) -> str:
+    """A ``Constant`` holding the values computed while elaborating (a non-persistent buffer; a
+    persistent one is an initializer named by its state-dict key, as a parameter is)."""
+    value = c.attrs["value"]
+    return g.op("Identity", [g.const(value.nested(), value.dtype)])
+
+
 def _arange(g, c: Call) -> str:
     """A constant when start and end are numbers, else Range over in-graph sizes."""
     start, end, step = c.attrs["start"], c.attrs["end"], c.attrs["step"]
@@ -228,5 +235,5 @@ def lowerings() -> dict:
         "expand": _expand,
         "cat": _cat, "stack": _stack, "split": _split, "chunk": _split, "unbind": _unbind, "item": _item,
         "getitem": _getitem, "rearrange": _rearrange,
-        "const": _const, "arange": _arange, "zeros": _filled(0), "ones": _filled(1),
+        "const": _const, "Buffer": _buffer, "arange": _arange, "zeros": _filled(0), "ones": _filled(1),
     }

@@ -45,7 +45,7 @@ class ParamTable:
 
     def _walk_member(self, member: Member, path: str) -> None:
         if member.kind == "layer":
-            for spec in member.params:
+            for spec in (s for s in member.params if s.persistent):  # the others are constants of the graph
                 self.specs[f"{path}.{spec.name}" if spec.name else path] = (spec, member)
         elif member.kind == "block" and member.graph is not None:
             self._walk_graph(member.graph, path + ".")

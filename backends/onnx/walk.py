@@ -78,7 +78,7 @@ class Emitter:
         return value
 
     def apply(self, member, node: Node, path: str, call: Call):
-        if member.kind == "layer" and member.op == "Parameter":
+        if member.kind == "layer" and (member.op == "Parameter" or _persistent_buffer(member)):
             return self.param(path)
         if member.kind == "layer":
             call.op, call.attrs = member.op, member.attrs
@@ -138,3 +138,9 @@ def _pad_optional(call: Call) -> None:
     if missing > 0:
         call.inputs = list(call.inputs) + [None] * missing
         call.types = list(call.types) + [None] * missing
+
+
+def _persistent_buffer(member) -> bool:
+    """A persistent buffer is a state-dict entry, so an initializer from the weights; any other
+    buffer is a Constant holding the values computed while elaborating."""
+    return member.op == "Buffer" and member.attrs["persistent"]

@@ -35,7 +35,7 @@ from archlang.ops.rearrange import plan_rearrange
 
 from .functions import FUNCTIONS, MAKES_TENSORS
 from .guards import GUARD, check_inputs, input_guard
-from .layers import make_layer, make_parameter
+from .layers import make_buffer, make_layer, make_parameter
 
 
 def build_module(model: Model, seed: int | None = None) -> nn.Module:
@@ -57,8 +57,8 @@ def build_member(member: Member, make_layer=make_layer) -> nn.Module:
     random state.  ``make_layer(op, attrs)`` builds each layer: a caller (a supernet) may
     substitute a subclass of torch's module with the same parameters and state-dict keys."""
     builder = _Builder(make_layer)
-    if member.kind == "layer" and member.op == "Parameter":
-        raise AssertionError("a bare Parameter is registered on its parent, not built alone")
+    if member.kind == "layer" and member.op in ("Parameter", "Buffer"):
+        raise AssertionError("a bare Parameter or Buffer is registered on its parent, not built alone")
     return builder.module(member)
 
 
@@ -105,11 +105,14 @@ class _Builder:
         module._modules = root._modules
         module._parameters = root._parameters
         module._buffers = root._buffers
+        module._non_persistent_buffers_set = root._non_persistent_buffers_set
         return module
 
     def attach(self, parent: nn.Module, name: str, member: Member) -> None:
         if member.kind == "layer" and member.op == "Parameter":
             _register(parent, name, make_parameter(member.attrs))
+        elif member.kind == "layer" and member.op == "Buffer":
+            _register_buffer(parent, name, make_buffer(member.attrs), member.attrs["persistent"])
         else:
             _register(parent, name, self.module(member))
 
@@ -158,7 +161,7 @@ def _stand_ins(fx_graph: fx.Graph) -> dict:
         elif node.op == "get_attr" and node.target == GUARD:
             stand_ins[node.target] = None  # each model module holds its own
         elif node.op == "get_attr":
-            stand_ins[node.target] = {} if node.target in ("_modules", "_parameters") else nn.Parameter(torch.empty(0))
+            stand_ins[node.target] = {} if node.target in ("_modules", "_parameters", "_buffers") else nn.Parameter(torch.empty(0))
     return stand_ins
 
 
@@ -175,6 +178,17 @@ def _register(parent: nn.Module, name: str, value) -> None:
         parent.register_parameter(name, value)
     else:
         parent.add_module(name, value)
+
+
+def _register_buffer(parent: nn.Module, name: str, value: torch.Tensor, persistent: bool) -> None:
+    """``register_buffer``, also under a name nn.Module claims (kept in its tables, as
+    ``_register`` keeps members)."""
+    if hasattr(parent, name) and name not in parent._buffers:
+        parent._buffers[name] = value
+        if not persistent:
+            parent._non_persistent_buffers_set.add(name)
+    else:
+        parent.register_buffer(name, value, persistent=persistent)
 
 
 # What nn.Module keeps on each instance (``training``, ``_modules``, its hook tables …).  A
@@ -195,6 +209,8 @@ def _child(parent: nn.Module, name: str):
     """The member ``name`` of ``parent`` (a submodule or parameter), whatever its name."""
     if name in parent._modules:
         return parent._modules[name]
+    if name in parent._buffers:
+        return parent._buffers[name]
     return parent._parameters[name]
 
 
@@ -326,7 +342,7 @@ class _ForwardBuilder:
         assert node.repeat == 1, "rolled runs only occur inside sequences, which nn.Sequential runs"
         member, plain = self._member(node.target)
         local = _local_name(node.target)
-        if isinstance(member, nn.Parameter):
+        if isinstance(member, torch.Tensor):  # a parameter or a buffer
             value = (self.g.create_node("get_attr", node.target, name=local) if plain
                      else self._member_node(node.target))
         else:
@@ -355,7 +371,7 @@ class _ForwardBuilder:
         """``self._modules["forward"]``: a member whose name Python or nn.Module claims."""
         value, node = self.root, None
         for part in path.split("."):
-            table = "_modules" if part in value._modules else "_parameters"
+            table = "_modules" if part in value._modules else "_buffers" if part in value._buffers else "_parameters"
             holder = self._table(table) if node is None else self.g.call_function(getattr, (node, table))
             node = self.g.call_function(operator.getitem, (holder, part))
             value = _child(value, part)
@@ -490,7 +506,7 @@ def _signature(graph: Graph, class_name: str, top: bool) -> tuple:
     members are bare parameters, and whether it may ask its caller for sizes."""
     nodes = tuple((n.kind, n.name, n.op, n.target, n.inputs, _freeze(n.attrs), str(n.type), n.repeat)
                   for n in graph.nodes)
-    bare = tuple(name for name, m in graph.members if m.kind == "layer" and m.op == "Parameter")
+    bare = tuple(name for name, m in graph.members if m.kind == "layer" and m.op in ("Parameter", "Buffer"))
     return (class_name, graph.doc, nodes, graph.outputs, bare, top)
 
 

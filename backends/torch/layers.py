@@ -4,7 +4,7 @@ The registry's attribute names are torch's constructor arguments, so most layers
 ``torch.nn`` class of the same name built with the attributes as keywords: parameter
 names, shapes, order and default initialisation are then exactly PyTorch's.  The few ops
 without a torch class of that behaviour (``Zero``, ``MultiheadAttention`` returning only the
-output) are small modules here.  ``Parameter`` is not a module: the builder registers it
+output, GPT-2's ``Conv1D``) are small modules here.  ``Parameter`` is not a module: the builder registers it
 as a bare parameter of its parent.  Imports only torch; never another backend.
 """
 
@@ -39,7 +39,26 @@ class Zero(nn.Module):
         return f"stride={self.stride}"
 
 
-_CUSTOM = {"MultiheadAttention": MultiheadAttention, "Zero": Zero}
+class Conv1D(nn.Module):
+    """GPT-2's linear layer (transformers' ``Conv1D(nf, nx)``): the weight is stored
+    ``[nx, nf]``, the transpose of ``nn.Linear``'s, so Hugging Face checkpoints load as they
+    are.  Initialised as transformers does: weight ~ N(0, 0.02²), bias 0."""
+
+    def __init__(self, nf: int, nx: int) -> None:
+        super().__init__()
+        self.nf = nf
+        self.weight = nn.Parameter(torch.empty(nx, nf).normal_(std=0.02))
+        self.bias = nn.Parameter(torch.zeros(nf))
+
+    def forward(self, x):
+        out = torch.addmm(self.bias, x.reshape(-1, x.shape[-1]), self.weight)  # as transformers computes it
+        return out.reshape(*x.shape[:-1], self.nf)
+
+    def extra_repr(self) -> str:
+        return f"nf={self.nf}, nx={self.weight.shape[0]}"
+
+
+_CUSTOM = {"MultiheadAttention": MultiheadAttention, "Zero": Zero, "Conv1D": Conv1D}
 
 
 def make_layer(op: str, attrs: dict) -> nn.Module:
@@ -69,7 +88,9 @@ def make_parameter(attrs: dict) -> nn.Parameter:
     shape = tuple(attrs["shape"])
     init = attrs.get("init", "normal")
     std = attrs.get("std", 0.02)
-    if init == "zeros":
+    if not isinstance(init, str):  # a constant tensor computed while elaborating
+        data = torch.tensor(init.values, dtype=torch.float32).reshape(shape)
+    elif init == "zeros":
         data = torch.zeros(shape)
     elif init == "ones":
         data = torch.ones(shape)
@@ -80,3 +101,9 @@ def make_parameter(attrs: dict) -> nn.Parameter:
     else:
         data = torch.empty(shape).normal_(std=std)
     return nn.Parameter(data)
+
+
+def make_buffer(attrs: dict) -> torch.Tensor:
+    """The tensor of a ``Buffer``: the values computed while elaborating, in their dtype."""
+    value = attrs["value"]
+    return torch.tensor(value.values, dtype=getattr(torch, value.dtype)).reshape(value.shape)

@@ -1,0 +1,106 @@
+"""Start-up weight (issue 15, item 4): what a fresh process imports and builds, not how long it
+takes (the times are in benchmarks/startup.py and docs/benchmarks.md).
+
+* ``import archlang`` imports the version and the error types only: no pydantic, no lark;
+* ``archlang --version`` and ``archlang fmt`` never import the IR or pydantic;
+* ``archlang check`` imports none of torch, onnx, optuna, rich, numpy, nor the search core, the
+  objectives or the backends; it builds pydantic validators only for the IR classes it makes;
+  with the per-user cache warm it loads Lark's parser tables instead of building them, and a
+  damaged cache is built again and replaced whole.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESNET = str(ROOT / "specs" / "vision" / "resnet.arch")
+HEAVY = ("torch", "onnx", "onnxruntime", "optuna", "rich", "numpy", "graphviz", "sqlalchemy", "matplotlib")
+
+
+def _probe(code: str, cache: Path | None = None) -> dict:
+    """Run ``code`` in a fresh interpreter; it sets ``found`` (a dict), which comes back as JSON."""
+    env = dict(os.environ)
+    if cache is not None:
+        env["XDG_CACHE_HOME"] = str(cache)
+    script = f"import json, sys\nfound = {{}}\n{code}\nprint(json.dumps(found))\n"
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, env=env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def _tops(modules) -> set[str]:
+    return {m.split(".")[0] for m in modules}
+
+
+def test_import_archlang_imports_only_the_version_and_the_errors():
+    found = _probe("import archlang\nfound['modules'] = sorted(sys.modules)")
+    ours = {m for m in found["modules"] if m.split(".")[0] == "archlang"}
+    assert ours <= {"archlang", "archlang._version", "archlang.errors"}, ours
+    assert not _tops(found["modules"]) & {"pydantic", "pydantic_core", "lark", *HEAVY}
+
+
+def test_the_lazy_api_still_answers_every_public_name():
+    found = _probe("import archlang\n"
+                   "found['all'] = all(getattr(archlang, n) is not None for n in archlang.__all__)\n"
+                   "found['same'] = archlang.load is __import__('archlang.api').api.load\n"
+                   "found['sub'] = archlang.objectives.__name__\n"
+                   "found['dir'] = set(archlang.__all__) <= set(dir(archlang))\n")
+    assert found == {"all": True, "same": True, "sub": "archlang.objectives", "dir": True}
+
+
+def test_version_and_fmt_never_import_the_ir(tmp_path):
+    spec = tmp_path / "m.arch"
+    spec.write_text("model M() {\n    input x: [B, 4]\n    return relu(x)\n}\n")
+    for argv in (["--version"], ["fmt", "--check", str(spec)]):
+        found = _probe("from archlang.cli import main\n"
+                       "try:\n    found['code'] = main(%r)\nexcept SystemExit as e:\n    found['code'] = e.code\n"
+                       "found['modules'] = sorted(sys.modules)" % (argv,))
+        assert found["code"] == 0, argv
+        assert not _tops(found["modules"]) & {"pydantic", *HEAVY}, argv
+        assert "archlang.ir" not in found["modules"] and "archlang.elaborate" not in found["modules"], argv
+
+
+CHECK = """
+import lark.lark
+built = []
+original = lark.lark.load_grammar
+lark.lark.load_grammar = lambda *a, **k: built.append(1) or original(*a, **k)
+from archlang.cli import main
+found['code'] = main(['check', '-q', %r])
+found['grammar_built'] = len(built)
+found['modules'] = sorted(sys.modules)
+import archlang.ir as ir, archlang.ir.types as types
+found['validators'] = sorted(c.__name__ for c in (ir.Member, ir.Node, ir.Graph, ir.Model, ir.ChoiceDecl, ir.Tie,
+                             ir.ChoiceRef, ir.Constraint, types.TensorType, types.ParamSpec)
+                             if c.__pydantic_complete__)
+""" % RESNET
+
+
+def test_check_imports_what_it_uses_and_loads_the_parser_tables_from_the_cache(tmp_path):
+    cold = _probe(CHECK, cache=tmp_path)
+    assert cold["code"] == 0 and cold["grammar_built"] == 1
+    warm = _probe(CHECK, cache=tmp_path)
+    assert warm["code"] == 0
+    assert warm["grammar_built"] == 0, "the parser tables were built again despite a warm cache"
+    modules = set(warm["modules"])
+    assert not _tops(modules) & set(HEAVY)
+    unused = ("archlang.nas", "archlang.objectives", "archlang.backends", "archlang.oneshot", "archlang.lsp",
+              "archlang.report.printer")
+    assert not {m for m in modules if m.startswith(unused)}
+    # ResNet has no search decisions, ties or constraints: those validators are never built
+    assert warm["validators"] == ["Graph", "Member", "Model", "Node", "ParamSpec", "TensorType"]
+
+
+def test_a_damaged_table_cache_is_built_again_and_replaced_whole(tmp_path):
+    assert _probe(CHECK, cache=tmp_path)["grammar_built"] == 1
+    [tables] = (tmp_path / "archlang").iterdir()
+    tables.write_bytes(tables.read_bytes()[:1000])  # as a process killed while writing would leave it
+    again = _probe(CHECK, cache=tmp_path)
+    assert again["code"] == 0 and again["grammar_built"] == 1
+    assert [p.name for p in (tmp_path / "archlang").iterdir()] == [tables.name]  # no temporary file left
+    assert _probe(CHECK, cache=tmp_path)["grammar_built"] == 0
