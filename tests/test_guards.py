@@ -167,3 +167,12 @@ def test_an_assert_is_dropped_or_refused_only_when_every_size_agrees(a, b, k, fo
         return
     if not guards:
         assert outcomes == {True}, f"dropped, but {expr} {op} {c} fails for some T"
+
+
+def test_swin_t_on_a_larger_image_names_its_input_line():
+    """The issue's case: was `shape '[1, 8, 7, 8, 7, 96]' is invalid` deep in a window partition."""
+    spec = str(SPECS / "vision/swin.arch")
+    module = archlang.to_torch(spec, "Swin_T", seed=0)
+    with pytest.raises(InputGuardError, match=r"input x of Swin_T expects \[B, 3, 224, 224\], got \[1, 3, 256, 256\] "
+                                              r"\(dim 2: expected 224, got 256\)$"):
+        module(torch.zeros(1, 3, 256, 256))
