@@ -22,6 +22,7 @@ from archlang.elaborate.builtins import describe, is_int, is_number
 from archlang.elaborate.choices import choice_label, make_choice
 from archlang.elaborate.constrain import constrain
 from archlang.elaborate.evaluate import BoundMethod, Evaluator, _Poisoned
+from archlang.elaborate.guards import AssertFailed, run_assert
 from archlang.elaborate.layers import apply_member, child_layer, declare_only
 from archlang.elaborate.located import locate
 from archlang.elaborate.params import check_type, match_arguments
@@ -54,13 +55,9 @@ from archlang.errors import (
 from archlang.errors.limits import LIMITS, Budget, block_call
 from archlang.ir import BlockName, ChoiceDecl, Graph, Member, Node, Tie, dims
 from archlang.ir.types import DTYPES, ConstTensor, TensorType
+from archlang.resolve.names import value_reads
 from archlang.syntax import ast
 from archlang.syntax.fmt import format_expr
-
-
-class AssertFailed(ArchError):
-    kind = "assert"
-
 
 # ---- shared per-model state --------------------------------------------------------------
 
@@ -141,6 +138,7 @@ class Builder:
         self.slots: dict[str, Slot] = {}
         self.ties: list[Tie] = []
         self.constraints: list = []
+        self.guards: list = []  # asserts left for run time (archlang.elaborate.guards)
         self.outputs: tuple[str, ...] | None = None
 
     def fresh(self, base: str) -> str:
@@ -235,6 +233,7 @@ class Body(Evaluator):
                 f"{'' if len(inputs) == 1 else 's'}, got {len(input_types)}", span,
             )
         self._pending_inputs = list(input_types) if input_types is not None else None
+        self._call_span = span
         self.execute_body()
         if self.errors:
             raise ArchError.collect(self.errors)
@@ -266,6 +265,7 @@ class Body(Evaluator):
             name=self.definition.name, args=_ir_args(self.args), doc=self.definition.doc,
             members=self.b.members(), nodes=tuple(self.b.nodes), outputs=self.b.outputs,
             ties=tuple(self.b.ties), constraints=tuple(self.b.constraints), span=self.definition.span,
+            guards=tuple(self.b.guards),
         )
 
     def execute_body(self) -> None:
@@ -287,6 +287,8 @@ class Body(Evaluator):
                     raise
                 self._add_error(error)
                 self._poison_targets(stmt)
+                if isinstance(error, AssertFailed):  # a failed assert stops the block, as in Python
+                    raise _Returned() from None
 
     def _add_error(self, error: ArchError) -> None:
         note = self.ctx.note()
@@ -297,8 +299,8 @@ class Body(Evaluator):
 
     def _poison_targets(self, stmt) -> None:
         names = (stmt.name,) if isinstance(stmt, ast.Input) else getattr(stmt, "targets", ())
-        for name in names:
-            if name not in self.b.slots:
+        for name in names:  # an inline layer's slot is named after its target, which still failed
+            if name not in self.b.slots or self.b.slots[name].anonymous:
                 self.locals[name] = POISON
 
     # ---- statements
@@ -367,10 +369,14 @@ class Body(Evaluator):
 
     def _input_mismatch(self, stmt: ast.Input, actual: TensorType, why: str) -> ShapeError:
         declared = ", ".join(_dim_text(d) for d in stmt.dims)
-        return ShapeError(
+        error = ShapeError(
             f"input {stmt.name} of {self.definition.name} expects [{declared}], got {actual} ({why})",
             stmt.span,
         )
+        call = getattr(self, "_call_span", None)
+        if call is not None and call.line:  # the caller is as likely to be wrong as the declaration
+            error.with_note(f"{self.definition.name} is applied to {actual} at {call}")
+        return error
 
     def stmt_Assign(self, stmt: ast.Assign) -> None:
         self.target = stmt.targets[0]
@@ -411,11 +417,25 @@ class Body(Evaluator):
                 stmt.span,
             )
         if isinstance(value, Layer) and not isinstance(value, MemberRef):
+            self._check_not_parameter(name, stmt)
             self.declare(name, value, stmt.span)
             return
         if isinstance(value, TensorVal) and isinstance(value.type, tuple):
             raise ArchTypeError(f"this call returns {len(value.type)} tensors; unpack them: a, b = ...", stmt.span)
         self.locals[name] = value
+
+    def _check_not_parameter(self, name: str, stmt) -> None:
+        """``intermediate = Inter(hidden, intermediate)`` hides the parameter from every later
+        statement: refused, with the fix, when a later statement reads the name as a value."""
+        if not any(p.name == name for p in self.definition.params):
+            return
+        after = (stmt.span.end_line, stmt.span.end_col)
+        later = [r for r in value_reads(self.definition.body, name) if (r.span.line, r.span.col) > after]
+        if later:
+            raise ArchNameError(
+                f"member '{name}' takes the name of a parameter of {self.definition.name}, which a later "
+                f"statement reads; rename the parameter (e.g. '{name}_size'; state-dict keys stay) or the member",
+                stmt.span, notes=(f"'{name}' is read here as the parameter: {later[0].span}",))
 
     def declare(self, name: str, layer: Layer, span: Span, anonymous: bool = False) -> MemberRef:
         self.b.slots[name] = Slot(layer, span, anonymous)
@@ -486,10 +506,7 @@ class Body(Evaluator):
         self.b.outputs = ()
 
     def stmt_Assert(self, stmt: ast.Assert) -> None:
-        if self.truth(stmt.cond):
-            return
-        message = self.eval(stmt.message) if stmt.message is not None else "assertion failed"
-        raise AssertFailed(str(message), stmt.span)
+        self.b.guards.extend(run_assert(self, stmt))
 
     def stmt_Constrain(self, stmt: ast.Constrain) -> None:
         kept = constrain(self, stmt)

@@ -23,6 +23,9 @@ class TensorVal:
     ref: str
     type: TensorType
 
+    def __repr__(self) -> str:  # what a message that quotes the value shows; never the fields
+        return f"{len(self.type)} tensors" if isinstance(self.type, tuple) else f"tensor {self.type}"
+
 
 @dataclass(frozen=True)
 class OpRef:
@@ -44,22 +47,26 @@ class Layer:
 
     span: Span
 
+    def __repr__(self) -> str:  # what a message that quotes the value shows; never the fields
+        path = getattr(self, "path", None)
+        return f"layer '{path}'" if path else "layer"
 
-@dataclass(frozen=True, eq=False)
+
+@dataclass(frozen=True, eq=False, repr=False)
 class OpLayer(Layer):
     spec: Any
     attrs: dict[str, Any]
     span: Span
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class BlockLayer(Layer):
     ref: BlockRef
     args: dict[str, Any]
     span: Span
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class SeqLayer(Layer):
     items: tuple[Layer, ...]
     prefix: str
@@ -73,7 +80,7 @@ class SeqLayer(Layer):
         return self.names[index] if self.names else f"{self.prefix}{self.start + index}"
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class ChoiceLayer(Layer):
     label: str
     options: tuple[Layer, ...]
@@ -81,7 +88,7 @@ class ChoiceLayer(Layer):
     lifted: bool = False  # made from a value choice (``Dropout(p=choice(…))``), not written
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class FixedChoice(Layer):
     """Option ``index`` of a layer choice that an assignment fixed.  It is the option itself,
     but the decisions inside it keep the labels they have in the space (``op.1.k``)."""
@@ -91,7 +98,7 @@ class FixedChoice(Layer):
     span: Span
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class MemberRef(Layer):
     """A layer already declared as a member of the block being elaborated (or a child of one)."""
 

@@ -92,12 +92,53 @@ class ArchError(Exception):
     def collect(cls, errors: list["ArchError"]) -> "ArchError":
         """Merge several independent errors into one that reports them all."""
         assert errors
+        errors = _distinct(errors)
         if len(errors) == 1:  # one error keeps its kind (ShapeError, LimitError …)
             return errors[0]
         merged = ArchErrors(errors[0].message, errors[0].span)
         merged.diagnostics = [d for e in errors for d in e.diagnostics]
         merged.errors = [leaf for e in errors for leaf in getattr(e, "errors", (e,))]
         return merged
+
+
+def _distinct(errors: list[ArchError]) -> list[ArchError]:
+    """Leaf errors with one diagnostic each, a repeat of an earlier one (same place, same
+    message: a block used by nine models, a member applied twice) dropped; where it happened
+    is kept as an ``also in …`` note of the first."""
+    leaves = [leaf for e in errors for leaf in getattr(e, "errors", (e,))]
+    first: dict[tuple, ArchError] = {}
+    kept: list[ArchError] = []
+    for leaf in leaves:
+        if len(leaf.diagnostics) != 1:
+            kept.append(leaf)
+            continue
+        d = leaf.diagnostics[0]
+        earlier = first.get((d.span, d.message))
+        if earlier is None:
+            first[(d.span, d.message)] = leaf
+            kept.append(leaf)
+        else:
+            _note_repeat(earlier, d)
+    return kept
+
+
+_MAX_ALSO = 3  # "also in" notes kept on one diagnostic; more are counted
+
+
+def _note_repeat(error: ArchError, repeat: Diagnostic) -> None:
+    first = error.diagnostics[0]
+    notes = list(first.notes)
+    places = [n for n in repeat.notes if n.startswith("in ") and n not in notes and "also " + n not in notes]
+    for place in places:
+        also = [n for n in notes if n.startswith("also in ") or n.startswith("and ")]
+        if len(also) < _MAX_ALSO:
+            notes.append("also " + place)
+        elif also[-1].startswith("and "):
+            count = int(also[-1].split()[1]) + 1
+            notes[notes.index(also[-1])] = f"and {count} more"
+        else:
+            notes.append("and 1 more")
+    error.diagnostics[0] = Diagnostic(first.span, first.message, tuple(notes), first.severity)
 
 
 class ArchErrors(ArchError):

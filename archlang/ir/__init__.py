@@ -14,6 +14,7 @@ from archlang.ir.graph import (
     ChoiceRef,
     Constraint,
     Graph,
+    Guard,
     IRModel,
     Member,
     Model,
@@ -21,4 +22,4 @@ from archlang.ir.graph import (
     Tie,
 )
 
-__all__ = ["BlockName", "ChoiceDecl", "ChoiceRef", "Constraint", "Graph", "IRModel", "Member", "Model", "Node", "Tie"]
+__all__ = ["BlockName", "ChoiceDecl", "ChoiceRef", "Constraint", "Graph", "Guard", "IRModel", "Member", "Model", "Node", "Tie"]

@@ -130,6 +130,23 @@ class Constraint(IRModel):
     span: Span
 
 
+class Guard(IRModel):
+    """``assert left op right`` over sizes that elaboration leaves symbolic (``T <= 1024``,
+    ``H % 32 == 0``): it holds for some sizes only, so it is checked where they are known
+    (``archlang.ir.guards``; the torch backend checks once per new input shape).
+
+    ``left`` and ``right`` are Dims over the entry point's size symbols; ``text`` is the
+    condition as written, ``message`` the assert's message (None without one).
+    """
+
+    op: Literal["==", "!=", "<", "<=", ">", ">="]
+    left: Any
+    right: Any
+    text: str
+    message: str | None = None
+    span: Span
+
+
 class Node(IRModel):
     kind: NodeKind
     name: str
@@ -160,6 +177,7 @@ class Graph(IRModel):
     outputs: tuple[str, ...]
     ties: tuple[Tie, ...] = ()
     constraints: tuple[Constraint, ...] = ()
+    guards: tuple[Guard, ...] = ()  # asserts on symbolic sizes, in statement order
     span: Span
 
     def __repr__(self) -> str:

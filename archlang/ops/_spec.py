@@ -253,6 +253,8 @@ def _describe(value) -> str:
         return f"size expression {value}"
     if isinstance(value, TensorType):
         return f"tensor {value}"
+    if type(value).__module__ != "builtins":  # the elaborator's values repr as messages show them
+        return repr(value)
     return f"{value!r} ({type(value).__name__})"
 
 

@@ -69,8 +69,18 @@ def _check_definition(definition: ast.BlockDef, top: frozenset[str], hints: _Hin
         return errors + names.expr(definition.alias)
     errors.extend(_check_body_shape(definition))
     names.local |= _assigned(definition.body)
-    errors.extend(names.statements(definition.body))
-    return errors
+    body_errors = names.statements(definition.body)
+    if body_errors and not any(isinstance(s, ast.Input) for s in definition.body):
+        for error in body_errors:
+            if error.message.startswith("unknown name '"):
+                error.with_note(_factory_hint(definition, error.message.split("'")[1]))
+    return errors + body_errors
+
+
+def _factory_hint(definition: ast.BlockDef, name: str) -> str:
+    """A block without ``input`` is a layer factory: a tensor its body uses is unknown."""
+    return (f"{definition.name} declares no input, so it is a layer factory (it returns a layer); "
+            f"to take a tensor, declare it first: input {name}: [...]")
 
 
 def _check_type(type_ref, known) -> list[ArchError]:
@@ -241,3 +251,33 @@ def _children(expr):
     if isinstance(expr, (ast.ListExpr, ast.TupleExpr)):
         return expr.items
     raise AssertionError(f"unhandled expression {type(expr).__name__}")
+
+
+def value_reads(body, name: str) -> list[ast.Name]:
+    """Every read of ``name`` in a block body as a value: not as the layer a call applies
+    (``name(x)``) nor the owner of an attribute (``name.weight``).  Comprehensions that bind
+    ``name`` hide it."""
+    found: list[ast.Name] = []
+
+    def walk(e) -> None:
+        if e is None or isinstance(e, ast.Attribute):
+            return
+        if isinstance(e, ast.Name):
+            if e.id == name:
+                found.append(e)
+        elif isinstance(e, ast.ListComp):
+            if e.var != name:
+                walk(e.iter), walk(e.elt), walk(e.cond)
+            else:
+                walk(e.iter)
+        elif isinstance(e, ast.Call) and isinstance(e.func, ast.Name):
+            for child in _children(e)[1:]:
+                walk(child)
+        else:
+            for child in _children(e):
+                walk(child)
+
+    for stmt in _all_statements(body):
+        for expr in _expressions(stmt):
+            walk(expr)
+    return found

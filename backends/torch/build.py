@@ -12,7 +12,8 @@ int arithmetic in the generated code, from the dimensions of the tensors compute
 (``dims.evaluate_from``); a block whose own tensors cannot give a size takes it from its
 caller as an extra forward argument.  Any member name works: one that nn.Module or Python
 claims (``forward``, ``training``, ``def``) is kept in the module's tables under the spec's name
-and reached through them.
+and reached through them.  A model's forward first checks its inputs' shapes against the
+spec (``guards.py``), once per new shape.
 
 Imports archlang.ir/dims/errors/ops and torch only; never another backend.
 """
@@ -33,6 +34,7 @@ from archlang.ir.types import TensorType
 from archlang.ops.rearrange import plan_rearrange
 
 from .functions import FUNCTIONS, MAKES_TENSORS
+from .guards import GUARD, check_inputs, input_guard
 from .layers import make_buffer, make_layer, make_parameter
 
 
@@ -44,7 +46,9 @@ def build_module(model: Model, seed: int | None = None) -> nn.Module:
     with torch.random.fork_rng(devices=[]):
         if seed is not None:
             torch.manual_seed(seed)
-        return _Builder().graph_module(model.graph, model.name, top=True)
+        module = _Builder().graph_module(model.graph, model.name, top=True, guarded=True)
+    object.__setattr__(module, GUARD, input_guard(model))  # not a member or a buffer: state dicts never see it
+    return module
 
 
 def build_member(member: Member, make_layer=make_layer) -> nn.Module:
@@ -69,22 +73,23 @@ class _Builder:
         self.classes: dict[int, type] = {}  # id(IR graph) -> module class with its generated forward
         self.make_layer = make_layer
 
-    def graph_module(self, graph: Graph, class_name: str, top: bool = False) -> nn.Module:
+    def graph_module(self, graph: Graph, class_name: str, top: bool = False, guarded: bool = False) -> nn.Module:
         cls = self.classes.get(id(graph))
         if cls is None:
-            cls = self.classes[id(graph)] = _CLASSES.get(_signature(graph, class_name, top))
+            cls = self.classes[id(graph)] = _CLASSES.get(_signature(graph, class_name, top) + (guarded,))
         module = cls() if cls is not None else nn.Module()
         for name, member in graph.members:
             self.attach(module, name, member)
         if cls is None:
-            module = self._first_instance(graph, module, class_name, top)
+            module = self._first_instance(graph, module, class_name, top, guarded)
         _apply_ties(module, graph)
         return module
 
-    def _first_instance(self, graph: Graph, root: nn.Module, class_name: str, top: bool) -> nn.Module:
+    def _first_instance(self, graph: Graph, root: nn.Module, class_name: str, top: bool,
+                        guarded: bool = False) -> nn.Module:
         """Generate the forward once per distinct block instance (identical instances share
         one IR graph), as a class of its own: later instances only build their members."""
-        builder = _ForwardBuilder(graph, root, may_ask=not top)
+        builder = _ForwardBuilder(graph, root, may_ask=not top, guarded=guarded)
         fx_graph = builder.build()
         generated = fx.GraphModule(_stand_ins(fx_graph), fx_graph)
         cls = type(_identifier(class_name), (nn.Module,), {
@@ -95,7 +100,7 @@ class _Builder:
         self.classes[id(graph)] = cls
         if len(_CLASSES) >= _MAX_CLASSES:
             _CLASSES.pop(next(iter(_CLASSES)))
-        _CLASSES[_signature(graph, class_name, top)] = cls
+        _CLASSES[_signature(graph, class_name, top) + (guarded,)] = cls
         module = cls()
         module._modules = root._modules
         module._parameters = root._parameters
@@ -153,6 +158,8 @@ def _stand_ins(fx_graph: fx.Graph) -> dict:
     for node in fx_graph.nodes:
         if node.op == "call_module":
             stand_ins[node.target] = nn.Module()
+        elif node.op == "get_attr" and node.target == GUARD:
+            stand_ins[node.target] = None  # each model module holds its own
         elif node.op == "get_attr":
             stand_ins[node.target] = {} if node.target in ("_modules", "_parameters", "_buffers") else nn.Parameter(torch.empty(0))
     return stand_ins
@@ -270,7 +277,7 @@ def _walk(module: nn.Module, path: str):
 class _ForwardBuilder:
     """One block graph → one fx.Graph (the generated ``forward``)."""
 
-    def __init__(self, graph: Graph, root: nn.Module, may_ask: bool) -> None:
+    def __init__(self, graph: Graph, root: nn.Module, may_ask: bool, guarded: bool = False) -> None:
         self.ir = graph
         self.root = root
         self.g = fx.Graph()
@@ -286,13 +293,26 @@ class _ForwardBuilder:
         self.may_ask = may_ask  # a block may ask its caller for sizes; a model has them all
         self.asked: list[str] = []  # symbols the caller passes after the tensors
         self.last_argument: fx.Node | None = None
+        self.guarded = guarded  # a model whose spec asserts on its input sizes checks them first
 
     def build(self) -> fx.Graph:
         for node in self.ir.nodes:
             getattr(self, "node_" + node.kind)(node)
+        if self.guarded:
+            self._check_inputs()
         result = self.outputs[0] if len(self.outputs) == 1 else tuple(self.outputs)
         self.g.output(result)
         return self.g
+
+    def _check_inputs(self) -> None:
+        """``check_inputs(self._archlang_guard, x, …)`` right after the inputs (backends/torch/guards.py)."""
+        inputs = [n for n in self.g.nodes if n.op == "placeholder"]
+        if not inputs:
+            return
+        with self.g.inserting_after(inputs[-1]):
+            guard = self.g.get_attr(GUARD)
+        with self.g.inserting_after(guard):
+            self.g.call_function(check_inputs, (guard, *inputs))
 
     def node_input(self, node: Node) -> None:
         placeholder = self.g.placeholder(self._argument_name(node.target))
