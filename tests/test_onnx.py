@@ -131,10 +131,13 @@ def test_functions_mode_computes_the_same(model, built):
 def test_a_repeated_block_is_one_function_called_n_times(built):
     spec, _, state = built("GPT2_Tiny")
     proto = archlang.to_onnx(spec, "GPT2_Tiny", weights=state, functions=True)
-    assert sorted(f.name for f in proto.functions) == ["Block", "CausalSelfAttention", "MLP"]
-    calls = [n for n in proto.graph.node if n.domain == "archlang.blocks"]
-    assert [(n.op_type, n.name) for n in calls] == [("Block", "h.0"), ("Block", "h.1")]
-    block = next(f for f in proto.functions if f.name == "Block")
+    assert sorted(f.name for f in proto.functions) == ["GPT2Attention", "GPT2Block", "GPT2MLP", "GPT2Model"]
+    top = [(n.op_type, n.name) for n in proto.graph.node if n.domain == "archlang.blocks"]
+    assert top == [("GPT2Model", "transformer")]
+    model = next(f for f in proto.functions if f.name == "GPT2Model")
+    calls = [n for n in model.node if n.domain == "archlang.blocks"]
+    assert [(n.op_type, n.name) for n in calls] == [("GPT2Block", "h.0"), ("GPT2Block", "h.1")]
+    block = next(f for f in proto.functions if f.name == "GPT2Block")
     assert list(block.input)[:3] == ["x", "ln_1.weight", "ln_1.bias"]  # weights are inputs
     assert calls[1].input[1] == "h.1.ln_1.weight"
 
@@ -181,8 +184,8 @@ def test_tied_weights_are_one_initializer_read_twice(built):
     spec, _, state = built("GPT2_Tiny")
     proto = archlang.to_onnx(spec, "GPT2_Tiny", weights=state)
     names = [i.name for i in proto.graph.initializer]
-    assert "wte.weight" in names and "lm_head.weight" not in names
-    readers = [n.op_type for n in proto.graph.node if "wte.weight" in n.input]
+    assert "transformer.wte.weight" in names and "lm_head.weight" not in names
+    readers = [n.op_type for n in proto.graph.node if "transformer.wte.weight" in n.input]
     assert sorted(readers) == ["Gather", "Transpose"]
 
 
@@ -281,7 +284,8 @@ def test_without_weights_the_torch_backends_initialisation_is_used():
     proto = archlang.to_onnx(spec, "GPT2_Tiny", seed=5)
     module = archlang.to_torch(spec, "GPT2_Tiny", seed=5)
     init = {i.name: onnx.numpy_helper.to_array(i) for i in proto.graph.initializer}
-    np.testing.assert_array_equal(init["h.1.mlp.c_fc.weight"], module.h[1].mlp.c_fc.weight.detach().numpy())
+    np.testing.assert_array_equal(init["transformer.h.1.mlp.c_fc.weight"],
+                                  module.transformer.h[1].mlp.c_fc.weight.detach().numpy())
 
 
 # ---- files ---------------------------------------------------------------------------------
@@ -338,7 +342,7 @@ def test_export_cli(tmp_path, capsys):
     spec = str(SPECS / "text/gpt2.arch")
     assert main(["export", spec, "-m", "GPT2_Tiny", "-o", str(target), "--seed", "0", "--functions",
                  "--opset", "19", "--input", "ids=Bx8"]) == 0
-    assert f"wrote {target} (ONNX opset 19, 10 nodes, 3 functions, 28 initializers)" in capsys.readouterr().out
+    assert f"wrote {target} (ONNX opset 19, 3 nodes, 4 functions, 28 initializers)" in capsys.readouterr().out
     proto = onnx.load(str(target))
     assert _dims(proto.graph.input[0]) == ["B", 8]
     assert main(["export", spec, "-m", "GPT2_Tiny", "-o", str(target), "--opset", "3"]) == 1
