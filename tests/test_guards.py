@@ -176,3 +176,17 @@ def test_swin_t_on_a_larger_image_names_its_input_line():
     with pytest.raises(InputGuardError, match=r"input x of Swin_T expects \[B, 3, 224, 224\], got \[1, 3, 256, 256\] "
                                               r"\(dim 2: expected 224, got 256\)$"):
         module(torch.zeros(1, 3, 256, 256))
+
+
+def test_a_fixed_architecture_written_back_keeps_its_guards():
+    """``to_arch`` (what ``sample`` and a search's best.arch write) writes guards as asserts."""
+    import torch
+
+    from archlang.nas.to_arch import model_to_arch
+
+    text = model_to_arch(archlang.load(str(SPECS / "text" / "gpt2.arch")).elaborate("GPT2_Tiny"))
+    assert '    assert T <= 32, "the sequence is longer than block_size"' in text.splitlines()
+    module = archlang.to_torch(archlang.loads(text, "fixed.arch"), "GPT2_Tiny")
+    module(torch.zeros(1, 32, dtype=torch.long))
+    with pytest.raises(ValueError, match=r"fixed\.arch:\d+:\d+: error: .*T=33"):
+        module(torch.zeros(1, 33, dtype=torch.long))

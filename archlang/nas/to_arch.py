@@ -88,12 +88,17 @@ class _Body:
 
     def lines(self) -> list[str]:
         out = [f"    input {n.target}: {self.tensor_type(n.target, n.type)}" for n in self.g.input_nodes]
+        out += [self.guard(g) for g in self.g.guards]  # asserts on sizes stay checked
         out += [f"    {name} = {self.member(m)}" for name, m in self.g.members]
         out += [line for n in self.g.nodes if n.kind not in ("input", "output") for line in [self.node(n)] if line]
         out += [f"    tie {t.target} = {t.source}" for t in self.g.ties]
         outputs = [self.values[n.inputs[0]] for n in self.g.nodes if n.kind == "output"]
         out.append(f"    return {', '.join(outputs)}")
         return out
+
+    def guard(self, guard) -> str:
+        message = "" if guard.message is None else f", {_literal(guard.message)}"
+        return f"    assert {self.literal(guard.left)} {guard.op} {self.literal(guard.right)}{message}"
 
     def tensor_type(self, name: str, t: TensorType) -> str:
         dtype = "" if t.dtype == "float32" else t.dtype
