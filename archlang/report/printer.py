@@ -60,6 +60,8 @@ class _Printer:
             self.lines.append("  " * depth + f"tie {tie.target} = {tie.source}")
         for c in graph.constraints:
             self.lines.append("  " * depth + f"constrain {c.text}{_reads(c.env)}")
+        for g in graph.guards:  # checked on each new input shape (the condition as written, then as sizes)
+            self.lines.append("  " * depth + f"assert {g.text}  # {_value(g.left)} {g.op} {_value(g.right)}")
 
     def node(self, node: Node, graph: Graph, path: str, depth: int) -> None:
         pad = "  " * depth
