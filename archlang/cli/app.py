@@ -20,6 +20,7 @@ import archlang
 from archlang import files, objectives
 from archlang.api import export_onnx, load_weights
 from archlang.cli import ops as ops_command
+from archlang.cli import supernet as supernet_command
 from archlang.cli.lsp import add_lsp_parser
 from archlang.errors import ArchError
 from archlang.errors.render import printable, render_error
@@ -508,6 +509,7 @@ def build_parser() -> argparse.ArgumentParser:
     render.set_defaults(run=cmd_render)
     _space_parsers(sub)
     _search_parsers(sub)
+    supernet_command.add_parser(sub)
     add_lsp_parser(sub)
     return parser
 
