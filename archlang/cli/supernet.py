@@ -57,6 +57,7 @@ def add_parser(sub) -> None:
                         "of a data function that takes batch_size (default 64)")
     parser.add_argument("--limit-batches", type=_positive, default=None, metavar="N",
                         help="at most N training (and validation) batches per epoch")
+    parser.add_argument("--no-plots", action="store_true", help="write no plots and no diagram (faster)")
     parser.add_argument("--quiet", action="store_true", help="no progress display")
     parser.set_defaults(run=cmd_supernet)
 
@@ -198,9 +199,10 @@ def _write_outputs(net, result, out: Path, args) -> None:
     state = net.subnet_state_dict(assignment)
     written.append(files.write_bytes(out / "best.safetensors", save({k: v.contiguous() for k, v in state.items()})))
     written += report.write_history(out, _summary(net, result, args))
-    title = f"{space.name} · {net.method.name}"
-    written += report.write_plots(out, result.history, report.option_names(net), title)
-    written += _diagram(out / "best.svg", space, assignment, args.quiet)
+    if not args.no_plots:
+        title = f"{space.name} · {net.method.name}"
+        written += report.write_plots(out, result.history, report.option_names(net), title)
+        written += _diagram(out / "best.svg", space, assignment)
     count = sum(t.numel() for t in state.values())
     print(f"best architecture: {assignment.dumps()} ({count:,} parameters)")
     print(f"wrote {', '.join(p.name for p in written)} in {out}")
@@ -214,7 +216,7 @@ def _summary(net, result, args) -> dict:
             "ranks_in_sync": result.in_sync, "world": int(os.environ.get("WORLD_SIZE", "1"))}
 
 
-def _diagram(path: Path, space, assignment, quiet: bool) -> list[Path]:
+def _diagram(path: Path, space, assignment) -> list[Path]:
     """The derived architecture's diagram (through the API); a note instead without ``dot``."""
     from archlang.backends.graphviz import RenderError
 

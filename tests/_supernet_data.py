@@ -1,0 +1,42 @@
+"""A ``--data FILE.py:FUNCTION`` for tests/test_supernet_cli.py: random 3×32×32 images in ten
+classes, shuffled by the loader's own generator.  With ``ARCHLANG_TEST_PAUSE=FILE`` in the
+environment the second pass over the training batches creates FILE and sleeps, so that a test
+can kill the run in the middle of epoch 2 at a known place."""
+
+import os
+import time
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+
+class Pausing:
+    """A loader that pauses (for a kill) in the second pass, at its second batch."""
+
+    def __init__(self, loader: DataLoader) -> None:
+        self.loader = loader
+        self.generator = loader.generator  # the trainer saves and restores it
+        self.passes = 0
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def __iter__(self):
+        self.passes += 1
+        for i, batch in enumerate(self.loader):
+            pause = os.environ.get("ARCHLANG_TEST_PAUSE")
+            if pause and self.passes == 2 and i == 1:
+                Path(pause).write_text("in epoch 2")
+                time.sleep(600)
+            yield batch
+
+
+def loaders(batch_size: int = 8):
+    g = torch.Generator().manual_seed(1)
+    x, y = torch.randn(64, 3, 32, 32, generator=g), torch.randint(0, 10, (64,), generator=g)
+    train = DataLoader(TensorDataset(x[:48], y[:48]), batch_size=batch_size, shuffle=True,
+                       generator=torch.Generator().manual_seed(2))
+    valid = DataLoader(TensorDataset(x[48:], y[48:]), batch_size=batch_size, shuffle=True,
+                       generator=torch.Generator().manual_seed(3))
+    return Pausing(train), valid
