@@ -36,7 +36,18 @@ def command(args: list[str]) -> list[str]:
 
 
 def environment(**extra) -> dict:
-    return {**os.environ, "PYTHONPATH": str(ROOT / "tests"), **extra}
+    return {**os.environ, "PYTHONPATH": str(ROOT / "tests"), "OMP_NUM_THREADS": "1", **extra}
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One torch thread here and in the subprocesses (OMP_NUM_THREADS=1): the same arithmetic
+    in both, and on a busy machine several threads wait on each other far longer than they
+    compute (as in archlang.objectives)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
 
 
 def assert_loads_strictly(out: Path) -> torch.nn.Module:

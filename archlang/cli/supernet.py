@@ -100,9 +100,6 @@ def _run(args) -> int:
                                                  args.batch_size)
     except data.DataError as error:
         raise OptionError(str(error)) from None
-    if distributed.main:
-        files.make_folder(out)
-    distributed.barrier()
     run = trainer.Run(args.epochs, args.seed, out, _config(args, space, method, distributed.world), args.limit_batches)
     progress = _progress(args.quiet or not distributed.main, space.name, args.method)
     try:

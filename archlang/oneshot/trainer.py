@@ -27,6 +27,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from archlang import files
 from archlang.nas.assignment import Assignment
 from archlang.oneshot import checkpoint
 from archlang.oneshot.distributed import Distributed
@@ -87,6 +88,9 @@ class Trainer:
         return self.run.out / checkpoint.NAME
 
     def fit(self) -> Result:
+        if self.dist.main:
+            files.make_folder(self.run.out)
+        self.dist.barrier()
         done = self.resume()
         self.progress.begin(self.run.epochs, self.steps(), done)
         for epoch in range(done, self.run.epochs):
