@@ -24,7 +24,6 @@ import sys
 from pathlib import Path
 
 import archlang
-from archlang import files
 from archlang.nas import Space
 
 METHODS = ("darts", "pcdarts", "gdas", "spos", "proxyless")
@@ -187,30 +186,15 @@ def _config(args, space, method, world: int) -> dict:
 
 
 def _write_outputs(net, result, out: Path, args) -> None:
-    from safetensors.torch import save
+    from archlang.oneshot.report import write_results  # imports safetensors and torch
 
-    from archlang.oneshot import report
-
-    space, assignment = net.space, result.assignment
-    written = [files.write_text(out / "best.arch", space.to_arch(assignment))]
-    state = net.subnet_state_dict(assignment)
-    written.append(files.write_bytes(out / "best.safetensors", save({k: v.contiguous() for k, v in state.items()})))
-    written += report.write_history(out, _summary(net, result, args))
+    info = {"file": args.file, "seed": args.seed, "data": args.data, "world": int(os.environ.get("WORLD_SIZE", "1"))}
+    written = write_results(net, result, out, info, plots=not args.no_plots)
     if not args.no_plots:
-        title = f"{space.name} · {net.method.name}"
-        written += report.write_plots(out, result.history, report.option_names(net), title)
-        written += _diagram(out / "best.svg", space, assignment)
-    count = sum(t.numel() for t in state.values())
-    print(f"best architecture: {assignment.dumps()} ({count:,} parameters)")
+        written += _diagram(out / "best.svg", net.space, result.assignment)
+    count = sum(p.numel() for p in net.subnet(result.assignment).parameters())
+    print(f"best architecture: {result.assignment.dumps()} ({count:,} parameters)")
     print(f"wrote {', '.join(p.name for p in written)} in {out}")
-
-
-def _summary(net, result, args) -> dict:
-    return {"space": net.space.name, "file": args.file, "method": net.method.name,
-            "hyperparameters": net.method.hyperparameters(), "seed": args.seed, "data": args.data,
-            "epochs": result.history, "best": result.assignment.values,
-            "evolution": [{"assignment": a.values, "score": s} for a, s in result.evolution[:20]],
-            "ranks_in_sync": result.in_sync, "world": int(os.environ.get("WORLD_SIZE", "1"))}
 
 
 def _diagram(path: Path, space, assignment) -> list[Path]:

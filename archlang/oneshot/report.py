@@ -1,10 +1,11 @@
-"""What a supernet run leaves in its folder besides the architecture: ``history.json`` and
-``history.csv`` (one row per epoch), and the plots — the architecture weights of each
-decision over the epochs (the classic DARTS figure) and the losses — as PNG and SVG.
+"""What a supernet run leaves in its folder (``write_results``): ``best.arch`` (standalone),
+``best.safetensors`` (the weights it inherits), ``history.json`` and ``history.csv`` (one row
+per epoch), and the plots — the architecture weights of each decision over the epochs (the
+classic DARTS figure) and the losses — as PNG and SVG.
 
 Plots use matplotlib's Agg backend, imported only when plotting; without matplotlib they are
 skipped (``write_plots`` returns no path).  Every file goes through ``archlang.files``.
-Imports no torch.
+Imports safetensors (and torch through it).
 """
 
 from __future__ import annotations
@@ -14,9 +15,27 @@ import io
 import json
 from pathlib import Path
 
+from safetensors.torch import save as safetensors_bytes
+
 from archlang import files
 
 COLUMNS = ("epoch", "lr", "steps", "train_loss", "arch_loss", "valid_loss", "valid_accuracy", "seconds")
+
+
+def write_results(net, result, out: Path, info: dict, plots: bool = True) -> list[Path]:
+    """The architecture ``result`` derived, its weights, the history (``info``: what the run
+    was, recorded in history.json) and, with ``plots``, the plots."""
+    assignment = result.assignment
+    state = net.subnet_state_dict(assignment)
+    written = [files.write_text(out / "best.arch", net.space.to_arch(assignment)),
+               files.write_bytes(out / "best.safetensors", safetensors_bytes({k: v.contiguous() for k, v in state.items()}))]
+    written += write_history(out, {**info, "space": net.space.name, "method": net.method.name,
+                                   "hyperparameters": net.method.hyperparameters(), "epochs": result.history,
+                                   "best": assignment.values, "ranks_in_sync": result.in_sync,
+                                   "evolution": [{"assignment": a.values, "score": s} for a, s in result.evolution[:20]]})
+    if plots:
+        written += write_plots(out, result.history, option_names(net), f"{net.space.name} · {net.method.name}")
+    return written
 
 
 def option_names(net) -> dict[str, list[str]]:
