@@ -1,5 +1,6 @@
 """A ``--data FILE.py:FUNCTION`` for tests/test_supernet_cli.py: random 3×32×32 images in ten
-classes, shuffled by the loader's own generator.  With ``ARCHLANG_TEST_PAUSE=FILE`` in the
+classes; the training batches shuffled by the loader's own generator, the validation
+batches by torch's global one (a resumed run must restore both).  With ``ARCHLANG_TEST_PAUSE=FILE`` in the
 environment the second pass over the training batches creates FILE and sleeps, so that a test
 can kill the run in the middle of epoch 2 at a known place."""
 
@@ -37,6 +38,5 @@ def loaders(batch_size: int = 8):
     x, y = torch.randn(64, 3, 32, 32, generator=g), torch.randint(0, 10, (64,), generator=g)
     train = DataLoader(TensorDataset(x[:48], y[:48]), batch_size=batch_size, shuffle=True,
                        generator=torch.Generator().manual_seed(2))
-    valid = DataLoader(TensorDataset(x[48:], y[48:]), batch_size=batch_size, shuffle=True,
-                       generator=torch.Generator().manual_seed(3))
+    valid = DataLoader(TensorDataset(x[48:], y[48:]), batch_size=batch_size, shuffle=True)  # torch's global generator
     return Pausing(train), valid

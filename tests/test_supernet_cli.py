@@ -214,3 +214,19 @@ def test_a_method_that_does_not_apply_to_the_space_is_a_located_error(tmp_path, 
                  "darts", "--epochs", "1", "-o", str(tmp_path / "o")])
     err = capsys.readouterr().err
     assert code == 1 and "flexibert.arch:" in err and "error:" in err and "Traceback" not in err
+
+
+def test_progress_prints_a_line_per_epoch_off_a_terminal_and_nothing_when_quiet():
+    import io
+
+    from archlang.cli.supernet import EpochProgress
+
+    record = {"epoch": 2, "train_loss": 1.23456, "valid_accuracy": 0.5, "seconds": 3.0}
+    for quiet, expected in ((False, "NB · darts: epoch 2/3: train loss 1.2346, valid accuracy 0.5000 (3.0s)\n"),
+                            (True, "")):
+        stream = io.StringIO()
+        with EpochProgress("NB · darts", quiet=quiet, stream=stream) as progress:
+            progress.begin(3, 10, 1)
+            progress.step(1, 0, 2.0)
+            progress.end_epoch(record)
+        assert stream.getvalue() == expected
