@@ -197,6 +197,8 @@ def test_two_processes_under_torchrun_train_in_step_and_write_once(tmp_path):
     (["--method", "darts", "--data", "imagenet"], 2, "--data imagenet: expected 'digits', FILE.py:FUNCTION or"),
     (["--method", "darts", "--data", "no_such_module_h13:loaders"], 2, "no module named 'no_such_module_h13'"),
     (["--method", "darts", "--data", f"{DATA}:nothing"], 2, "has no function 'nothing'"),
+    (["--method", "darts", "--data", f"{DATA}:small_images"], 2,
+     "the inputs of a batch have shape [64, 3, 16, 16]; the space takes [B, 3, 32, 32]"),
     (["--method", "darts", "--epochs", "0"], 2, "must be an integer of 1 or more"),
 ])
 def test_bad_options_are_usage_errors(tmp_path, capsys, extra, code, message):

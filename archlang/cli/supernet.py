@@ -95,8 +95,8 @@ def _run(args) -> int:
         distributed = Distributed.from_env()
         _seed_everything(args.seed)
         net = build_supernet(space, method, seed=args.seed)
-        train_loader, valid_loader = data.loaders(args.data, _input_shape(space) if args.data == "digits" else None,
-                                                 args.batch_size)
+        train_loader, valid_loader = data.loaders(args.data, _input_shape(space), args.batch_size)
+        data.check_batches(train_loader, _input_shape(space), args.data)
     except data.DataError as error:
         raise OptionError(str(error)) from None
     run = trainer.Run(args.epochs, args.seed, out, _config(args, space, method, distributed.world), args.limit_batches)
@@ -161,7 +161,7 @@ def _space_params(program, items) -> dict:
 def _input_shape(space) -> tuple:
     inputs = space.model.graph.input_nodes
     if len(inputs) != 1:
-        raise OptionError(f"{space.name} has {len(inputs)} inputs; --data digits needs one (give --data MODULE:FUNCTION)")
+        raise OptionError(f"{space.name} has {len(inputs)} inputs; archlang supernet trains spaces of one input")
     return tuple(inputs[0].type.shape)
 
 

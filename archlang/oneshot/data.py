@@ -41,6 +41,22 @@ def loaders(spec: str, input_shape: tuple, batch_size: int):
     return _user_loaders(spec, batch_size)
 
 
+def check_batches(loader, input_shape: tuple, spec: str) -> None:
+    """The first batch of ``loader`` must be ``(inputs, targets)`` tensors whose inputs fit
+    ``input_shape`` (its fixed sizes; the batch and symbolic sizes may be anything)."""
+    batch = next(iter(loader), None)
+    if batch is None:
+        raise DataError(f"--data {spec}: the training loader yields no batch")
+    if not (isinstance(batch, (tuple, list)) and len(batch) == 2 and all(isinstance(t, torch.Tensor) for t in batch)):
+        raise DataError(f"--data {spec}: a batch must be (inputs, targets), two tensors; got {type(batch).__name__}")
+    shape = tuple(batch[0].shape)
+    fits = len(shape) == len(input_shape) and all(not isinstance(want, int) or want == got
+                                                   for want, got in zip(input_shape[1:], shape[1:]))
+    if not fits:
+        wanted = "[" + ", ".join(str(d) for d in input_shape) + "]"
+        raise DataError(f"--data {spec}: the inputs of a batch have shape {list(shape)}; the space takes {wanted}")
+
+
 # ---- digits -------------------------------------------------------------------------------
 
 
