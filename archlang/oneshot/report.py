@@ -132,7 +132,8 @@ def arch_weights_figure(plt, epochs: list[dict], names: dict[str, list[str]], ti
         for i, option in enumerate(names.get(key) or []):
             panel.plot(xs, [r["arch_weights"][key][i] for r in epochs], marker=".", label=option)
         panel.set_title(key, fontsize=9)
-        panel.set_ylim(0, None)
+        panel.margins(y=0.15)
+        panel.xaxis.get_major_locator().set_params(integer=True)
         panel.grid(alpha=0.3)
         panel.legend(fontsize=6, loc="best")
     for panel in list(grid.flat)[len(keys):]:
