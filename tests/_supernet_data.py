@@ -1,8 +1,9 @@
 """A ``--data FILE.py:FUNCTION`` for tests/test_supernet_cli.py: random 3×32×32 images in ten
 classes; the training batches shuffled by the loader's own generator, the validation
 batches by torch's global one (a resumed run must restore both).  With ``ARCHLANG_TEST_PAUSE=FILE`` in the
-environment the second pass over the training batches creates FILE and sleeps, so that a test
-can kill the run in the middle of epoch 2 at a known place."""
+environment the third pass over the training batches (archlang's check of the first batch,
+epoch 1, epoch 2) creates FILE and sleeps, so that a test can kill the run in the middle of
+epoch 2 at a known place."""
 
 import os
 import time
@@ -13,7 +14,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 
 class Pausing:
-    """A loader that pauses (for a kill) in the second pass, at its second batch."""
+    """A loader that pauses (for a kill) in its third pass, at its second batch."""
 
     def __init__(self, loader: DataLoader) -> None:
         self.loader = loader
@@ -27,7 +28,7 @@ class Pausing:
         self.passes += 1
         for i, batch in enumerate(self.loader):
             pause = os.environ.get("ARCHLANG_TEST_PAUSE")
-            if pause and self.passes == 2 and i == 1:
+            if pause and self.passes == 3 and i == 1:
                 Path(pause).write_text("in epoch 2")
                 time.sleep(600)
             yield batch
