@@ -180,7 +180,7 @@ FILE_COMMANDS = {
     "summary": (["-m", "Tiny"], TINY), "render": (["-m", "Tiny"], TINY),
     "space": (["-m", "Pick"], SPACE), "sample": (["-m", "Pick"], SPACE),
 }
-BUILDS = {"compile", "export", "search"}
+BUILDS = {"compile", "export", "search", "supernet"}
 
 
 def test_every_file_taking_command_is_in_the_table():

@@ -24,6 +24,7 @@ from archlang import files
 from archlang.cli import check_report, completion, conventions, inputs
 from archlang.cli import ops as ops_command
 from archlang.cli import study as study_command
+from archlang.cli import supernet as supernet_command
 from archlang.cli.conventions import note, say
 from archlang.cli.lsp import add_lsp_parser
 from archlang.errors import ArchError
@@ -608,6 +609,7 @@ def build_parser() -> argparse.ArgumentParser:
     render.set_defaults(run=cmd_render)
     _space_parsers(sub)
     _search_parsers(sub)
+    supernet_command.add_parser(sub)
     add_lsp_parser(sub)
     completion.add_parser(sub, parser)
     conventions.apply(parser)  # -q/-v, examples and labels on every command, whoever added it

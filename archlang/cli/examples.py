@@ -59,6 +59,10 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "archlang search specs/spaces/digits_cnn.arch -m DigitsCNN --objective accuracy --strategy tpe "
         "--workers 2 -o runs/digits",
     ),
+    "supernet": (
+        "archlang supernet specs/spaces/nasbench201.arch -m NASBench201 --method darts --epochs 2 -o runs/nb201-darts --param C=8 --param N=1",
+        "archlang supernet specs/spaces/digits_cnn.arch -m DigitsCNN --method spos --epochs 5 -o runs/digits-spos --hp population=20",
+    ),
     "study show": (
         "archlang study show --storage runs/digits/study.db --study DigitsCNN-tpe",
     ),
