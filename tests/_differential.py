@@ -53,15 +53,20 @@ def positive_everywhere(model: Model, sizes: dict) -> bool:
 
 def choose_sizes(model: Model, batch: int = 2, candidates=(8, 12, 16, 24, 32, 48, 64)) -> dict:
     """B (the first dim of the first input) = batch; every other symbol the smallest
-    candidate at which every tensor has a positive size."""
+    candidate at which every tensor has a positive size and the spec's asserts on sizes hold
+    (GPT-2's ``T <= block_size``); failing that, a smaller size that does."""
+    from archlang.ir.guards import holds, model_guards
+
     names = symbols(model)
     first = model.graph.input_nodes[0].type.shape if model.graph.input_nodes else ()
     batch_name = str(first[0]) if first and type(first[0]) is not int else None
-    for value in candidates:
+    guards = model_guards(model.graph)
+    smaller = [v for v in (6, 4, 3, 2) if v < min(candidates)]
+    for value in [*candidates, *smaller]:
         sizes = {n: (batch if n == batch_name else value) for n in names}
-        if positive_everywhere(model, sizes):
+        if positive_everywhere(model, sizes) and all(holds(g, sizes) is not False for g in guards):
             return sizes
-    raise AssertionError(f"no candidate size makes every tensor of {model.name} non-empty")
+    raise AssertionError(f"no candidate size makes every tensor of {model.name} non-empty and its asserts hold")
 
 
 def feeds(model: Model, sizes: dict, seed: int = 1) -> dict:

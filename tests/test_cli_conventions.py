@@ -215,7 +215,8 @@ def test_one_model_commands_share_the_file_lookup(tmp_path, capsys):
     """compile and export read FILE as ir does (search too: app._program), before importing
     torch or onnx."""
     for name in sorted(BUILDS - {"search"}):
-        code, _, err = run([name, str(tmp_path), "-m", "Tiny", "-o", str(tmp_path / "o")], capsys)
+        required = ["--method", "spos", "--epochs", "1"] if name == "supernet" else []
+        code, _, err = run([name, str(tmp_path), "-m", "Tiny", "-o", str(tmp_path / "o"), *required], capsys)
         assert (code, err) == (2, f"archlang: error: {tmp_path} holds no .arch file\n"), name
 
 
@@ -418,7 +419,7 @@ def test_bash_completion_completes_commands_options_choices_and_specs(tmp_path, 
     script_path.write_text(text)
     (tmp_path / "net.arch").write_text(TINY)
     (tmp_path / "notes.txt").write_text("")
-    assert _bash_complete(script_path, "archlang s", tmp_path) == ["sample", "search", "space", "study", "summary"]
+    assert _bash_complete(script_path, "archlang s", tmp_path) == ["sample", "search", "space", "study", "summary", "supernet"]
     assert _bash_complete(script_path, "archlang check --format ", tmp_path) == ["github", "json", "sarif", "text"]
     assert _bash_complete(script_path, "archlang study show --st", tmp_path) == ["--storage", "--study"]
     assert _bash_complete(script_path, "archlang check ", tmp_path) == ["-", "net.arch"]

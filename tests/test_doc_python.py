@@ -14,12 +14,20 @@ DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 
 
+# Pages written as one notebook session: each block goes on from the ones above it, so the
+# page's blocks run as one script (in order) instead of each on its own.
+SESSIONS = {"notebooks.md"}
+
+
 def _examples():
     for doc in DOCS:
         text = doc.read_text(encoding="utf-8")
-        for match in BLOCK.finditer(text):
-            line = text[: match.start()].count("\n") + 1
-            yield pytest.param(match.group(1), id=f"{doc.name}:{line}")
+        blocks = [(text[: m.start()].count("\n") + 1, m.group(1)) for m in BLOCK.finditer(text)]
+        if doc.name in SESSIONS and blocks:
+            yield pytest.param("".join(code for _, code in blocks), id=f"{doc.name}:{blocks[0][0]}-session")
+            continue
+        for line, code in blocks:
+            yield pytest.param(code, id=f"{doc.name}:{line}")
 
 
 @pytest.mark.parametrize("code", list(_examples()))

@@ -24,6 +24,7 @@ import sys
 from pathlib import Path
 
 import archlang
+from archlang.cli import inputs
 
 METHODS = ("darts", "pcdarts", "gdas", "spos", "proxyless")
 
@@ -85,8 +86,6 @@ def _run(args) -> int:
     out = Path(args.output)
     hyperparameters = parse_hyperparameters(args.hp, args.method, args.seed)
     from archlang.nas import Space
-
-    from archlang.cli import inputs
 
     program = inputs.load(inputs.one_file(args.file, args.model), check=False)  # '-' and folders, as everywhere
     space = Space(program, args.model, params=_space_params(program, args.param))

@@ -148,12 +148,12 @@ def figure(plt, study: Study, kind: str, index: int = 0):
 
 def svg(plt, fig) -> str:
     """A figure as SVG text (closed afterwards), without the XML prolog, to inline in HTML."""
-    buffer = io.StringIO()
+    stream = io.StringIO()
     try:
-        fig.savefig(buffer, format="svg", bbox_inches="tight")
+        fig.savefig(stream, format="svg", bbox_inches="tight")
     finally:
         plt.close(fig)
-    text = buffer.getvalue()
+    text = stream.getvalue()
     return text[text.find("<svg"):]
 
 
