@@ -33,6 +33,7 @@ Imports only ``archlang.errors`` and the standard library (a leaf: the backends 
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import stat
 import threading
@@ -238,9 +239,7 @@ def _create_temporary(target: Target) -> tuple[int, str]:
              | getattr(os, "O_BINARY", 0))
     mode = 0o600 if target.mode is not None else 0o666  # a new file: 0666 minus the umask
     for _ in range(100):
-        # os.urandom(6).hex() is secrets.token_hex(6), without importing secrets (hmac, OpenSSL:
-        # ~4 ms at the start of every command)
-        tmp = str(target.path.parent / f".{target.path.name[:96]}.{os.urandom(6).hex()}{SUFFIX}")
+        tmp = str(target.path.parent / f".{target.path.name[:96]}.{secrets.token_hex(6)}{SUFFIX}")
         try:
             fd = os.open(tmp, flags, mode)
         except FileExistsError:
