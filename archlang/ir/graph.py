@@ -56,9 +56,10 @@ class BlockName(str):
 ir_class = dataclass(frozen=True, slots=True, kw_only=True, repr=False)
 
 
-@ir_class
 class IRModel:
-    """The base of every IR class: frozen, compared and hashed field by field."""
+    """The base of every IR class (each an ``ir_class``: frozen, compared and hashed field by field)."""
+
+    __slots__ = ()  # no fields of its own: a plain class, so the subclasses stay fully slotted
 
     def __repr__(self) -> str:
         # one line: a field dump of a whole graph runs to megabytes in a notebook
