@@ -65,10 +65,12 @@ from archlang.syntax.fmt import format_expr
 class Context:
     """State shared while elaborating one entry point."""
 
-    def __init__(self, assignment: dict[str, Any] | None = None, budget: Budget | None = None) -> None:
+    def __init__(self, assignment: dict[str, Any] | None = None, budget: Budget | None = None,
+                 shared: Any = None) -> None:
         self.assignment = assignment or {}
         self.budget = budget if budget is not None else Budget()  # the run's work so far
         self.cache: dict[Any, Any] = {}
+        self.shared = shared  # archlang.elaborate.sharing.SharedBlocks of a check, or None
         self.keep: list = []  # objects whose id() is a cache key
         self.chain: list[tuple[str, str]] = []  # (block name, member path) of enclosing calls
         self.choices: dict[str, ChoiceDecl] = {}  # absolute label -> decision

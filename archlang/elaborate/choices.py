@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import replace
 
 from archlang.elaborate.builtins import describe, is_int
 from archlang.elaborate.values import BlockLayer, ChoiceLayer, ChoiceValue, FixedChoice, Layer, OpLayer, TensorVal
@@ -144,7 +145,7 @@ def _record(ctx, decl: ChoiceDecl) -> None:
         return
     _check_shared(existing, decl)
     when = _simplify_when(ctx, existing.when + tuple(c for c in decl.when if c not in existing.when))
-    ctx.choices[decl.label] = existing.model_copy(update={"when": when})
+    ctx.choices[decl.label] = replace(existing, when=when)
 
 
 def _simplify_when(ctx, when: tuple) -> tuple:

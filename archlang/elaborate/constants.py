@@ -13,6 +13,7 @@ import a backend.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from math import prod
 
 from archlang.elaborate.values import TensorVal
@@ -106,7 +107,7 @@ def make_tensor(data, dtype: str | None, span: Span, ctx) -> ConstTensor:
     if dtype is not None:
         array = array.astype(_numpy_dtype(dtype))
     result = from_array(array, span, ctx)
-    return result if dtype is None else result.model_copy(update={"dtype": dtype})
+    return result if dtype is None else replace(result, dtype=dtype)
 
 
 def _check_nested(data, span: Span, depth: int = 0) -> None:

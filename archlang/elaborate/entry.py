@@ -10,6 +10,7 @@ from archlang.elaborate.body import Body, Context, _ir_args, bind_params
 from archlang.elaborate.evaluate import NeedsConcrete
 from archlang.elaborate.layers import elaborate_block
 from archlang.elaborate.satisfy import broken, collect, violation
+from archlang.elaborate.sharing import SharedBlocks
 from archlang.elaborate.values import BlockLayer, BlockRef
 from archlang.errors import ArchError, ArchNameError, ArchTypeError, SpaceError
 from archlang.errors.limits import Budget
@@ -20,11 +21,12 @@ from archlang.syntax import ast
 
 
 def elaborate_entry(unit: Unit, definition: ast.BlockDef, params: dict, inputs: dict, assignment,
-                    budget: Budget | None = None) -> Model:
+                    budget: Budget | None = None, shared: SharedBlocks | None = None) -> Model:
     """The IR of ``definition`` (a model, space or block of ``unit``) with ``params`` and
-    ``inputs``; its work is charged to ``budget`` (by default a run of its own)."""
+    ``inputs``; its work is charged to ``budget`` (by default a run of its own); block
+    instances in ``shared`` are reused, and the ones it builds offered to it."""
     name = definition.name
-    ctx = Context(assignment, budget)
+    ctx = Context(assignment, budget, shared)
     ctx.entry = name
     ref = BlockRef(definition, unit)
     try:  # a decision the entry point itself branches on cannot be lifted to a caller
@@ -100,6 +102,7 @@ def check_program(unit: Unit) -> list[Model]:
     """Every model and space of ``unit`` elaborated with its defaults, and every constant
     evaluated; all errors reported together.  All of it is one run: the load's budget."""
     models, errors = [], []
+    shared = SharedBlocks()  # the variants of a file (ResNet18, ResNet34) share most blocks
     for name in list(unit.lets):
         try:
             unit.lookup(name)
@@ -109,7 +112,7 @@ def check_program(unit: Unit) -> list[Model]:
         if definition.kind == "block" or _needs_arguments(definition):
             continue
         try:
-            models.append(elaborate_entry(unit, definition, {}, {}, None, unit.budget))
+            models.append(elaborate_entry(unit, definition, {}, {}, None, unit.budget, shared))
         except ArchError as error:
             errors.append(error)
     if errors:

@@ -234,6 +234,10 @@ def elaborate_block(ctx, ref: BlockRef, args: dict, types, span: Span, name: str
         for key in (base_key, base_key + (ctx.path, name)):
             if key in ctx.cache:
                 return ctx.cache[key]
+        shared = ctx.shared.get(base_key) if ctx.shared is not None else None
+        if shared is not None:  # built by an earlier entry point of this check
+            ctx.cache[base_key] = shared
+            return shared
     with block_call(span, f" (is {ref.definition.name} recursive without end?)"):
         ctx.budget.charge_block(ref.definition.name, span)
         choices_before = len(ctx.choices)
@@ -246,6 +250,8 @@ def elaborate_block(ctx, ref: BlockRef, args: dict, types, span: Span, name: str
         # A body that made search choices has labels tied to its path: share it no further.
         key = base_key if len(ctx.choices) == choices_before else base_key + (ctx.path, name)
         ctx.cache[key] = graph
+        if key is base_key and ctx.shared is not None:
+            ctx.shared.offer(base_key, graph)
     return graph
 
 

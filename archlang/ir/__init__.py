@@ -2,7 +2,8 @@
 
 Modules, lowest first: ``dims`` (symbolic sizes: integer expressions over named sizes and
 search decisions), ``types`` (dtypes, tensor and parameter types), ``graph`` (members,
-nodes, graphs, models: frozen pydantic models with a closed set of node kinds).
+nodes, graphs, models: frozen dataclasses with a closed set of node kinds; ``schema``
+validates them with pydantic at the boundary).
 
 A leaf of the package: imports only ``archlang.errors`` (never the op registry, the front
 end, the search core or a backend).  The graph classes are re-exported here.

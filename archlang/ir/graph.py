@@ -1,4 +1,4 @@
-"""The IR: what every backend reads.  Frozen pydantic models with a closed set of node kinds.
+"""The IR: what every backend reads.  Frozen, slotted dataclasses with a closed set of node kinds.
 
 A ``Graph`` is the elaborated body of one block instance: the ``Member``s it owns (its
 module tree: the names become parameter names) and the dataflow ``Node``s that use them.
@@ -26,17 +26,21 @@ relative to the graph that owns them.  The full path of anything is the join of 
 ``target``s along the call chain (``layer2.0.conv1``).  Choice labels are absolute: the
 member path where the decision is made (``cells.3.edge_1_0``) or the label the author gave.
 
+The classes are plain dataclasses so that elaborating a spec never imports pydantic nor
+validates each node it makes: the elaborator builds them with the declared types (tuples, not
+lists); ``archlang.ir.schema`` validates a whole model against these declarations, and a test
+runs it over every spec of the repository.
+
 Must not import the parser, the elaborator or any backend.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from archlang.errors import SpaceError, Span
-from archlang.ir import display
+from archlang.ir import display, schema
 from archlang.ir.types import ParamSpec, TensorType
 
 NodeKind = Literal["input", "op", "call", "choice", "output"]
@@ -47,19 +51,31 @@ class BlockName(str):
     """A block passed as an argument (``block=Bottleneck``), kept by name in the IR."""
 
 
-class IRModel(BaseModel):
-    # defer_build: a class's validator is built when the first instance is made, not at
-    # import, so ``import archlang.ir`` is cheap and a command pays only for the kinds it makes
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, defer_build=True)
+# keyword-only like the pydantic models they replace (and so a field without a default may
+# follow one with); repr=False keeps the one-line repr below instead of a field dump
+ir_class = dataclass(frozen=True, slots=True, kw_only=True, repr=False)
+
+
+class IRModel:
+    """The base of every IR class (each an ``ir_class``: frozen, compared and hashed field by field)."""
+
+    __slots__ = ()  # no fields of its own: a plain class, so the subclasses stay fully slotted
 
     def __repr__(self) -> str:
-        # one line: pydantic's field dump of a whole graph runs to megabytes in a notebook
+        # one line: a field dump of a whole graph runs to megabytes in a notebook
         return f"<{type(self).__name__}>"
 
     def __str__(self) -> str:
         return repr(self)
 
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source, handler):
+        # read by pydantic only, in archlang.ir.schema: identical block instances share one
+        # Graph, so a model is a DAG whose tree can be thousands of times larger (DARTS)
+        return schema.once(handler(source))
 
+
+@ir_class
 class Member(IRModel):
     """A named module owned by a block.
 
@@ -71,7 +87,7 @@ class Member(IRModel):
 
     kind: MemberKind
     op: str
-    attrs: dict[str, Any] = Field(default_factory=dict)
+    attrs: dict[str, Any] = field(default_factory=dict)
     params: tuple[ParamSpec, ...] = ()
     members: tuple[tuple[str, "Member"], ...] = ()
     graph: "Graph | None" = None
@@ -94,6 +110,7 @@ class Member(IRModel):
         return f"<Member {self.kind} {self.op}" + (f" ({len(self.members)} members)" if self.members else "") + ">"
 
 
+@ir_class
 class Tie(IRModel):
     """Parameter ``target`` is the very same Parameter as ``source`` (dotted paths)."""
 
@@ -105,6 +122,7 @@ class Tie(IRModel):
         return f"<Tie {self.target} = {self.source}>"
 
 
+@ir_class
 class ChoiceRef(IRModel):
     """In a constraint's environment: the value that decision ``label`` picks among ``options``."""
 
@@ -112,6 +130,7 @@ class ChoiceRef(IRModel):
     options: tuple[Any, ...]
 
 
+@ir_class
 class Constraint(IRModel):
     """``constrain cond``: every architecture of the space must satisfy ``cond``.
 
@@ -125,11 +144,12 @@ class Constraint(IRModel):
 
     text: str
     cond: Any
-    env: dict[str, Any] = Field(default_factory=dict)
+    env: dict[str, Any] = field(default_factory=dict)
     metrics: tuple[str, ...] = ()
     span: Span
 
 
+@ir_class
 class Guard(IRModel):
     """``assert left op right`` over sizes that elaboration leaves symbolic (``T <= 1024``,
     ``H % 32 == 0``): it holds for some sizes only, so it is checked where they are known
@@ -147,13 +167,14 @@ class Guard(IRModel):
     span: Span
 
 
+@ir_class
 class Node(IRModel):
     kind: NodeKind
     name: str
     op: str = ""
     target: str | None = None
     inputs: tuple[str, ...] = ()
-    attrs: dict[str, Any] = Field(default_factory=dict)
+    attrs: dict[str, Any] = field(default_factory=dict)
     type: Any  # TensorType, or a tuple of them for multi-output ops
     body: "Graph | None" = None
     branches: tuple["Node", ...] = ()
@@ -166,11 +187,12 @@ class Node(IRModel):
         return f"<Node {self.kind} {self.name}{': ' + what if what and what != self.name else ''} -> {_type_text(self.type)}>"
 
 
+@ir_class
 class Graph(IRModel):
     """The elaborated body of one block instance."""
 
     name: str  # block name, or "Sequential"
-    args: dict[str, Any] = Field(default_factory=dict)
+    args: dict[str, Any] = field(default_factory=dict)
     doc: str | None = None
     members: tuple[tuple[str, Member], ...] = ()
     nodes: tuple[Node, ...]
@@ -216,6 +238,7 @@ class Graph(IRModel):
 Condition = tuple[str, tuple[int, ...]]  # (label, option indices): that choice took one of them
 
 
+@ir_class
 class ChoiceDecl(IRModel):
     """One free decision of a search space, with its absolute label.
 
@@ -243,12 +266,13 @@ class ChoiceDecl(IRModel):
         return f"<ChoiceDecl {self.label}: {self.kind}, {len(self.options)} options>"
 
 
+@ir_class
 class Model(IRModel):
     """An elaborated entry point (a ``model`` or ``space``): its graph and free choices."""
 
     name: str
     kind: Literal["block", "model", "space"]
-    params: dict[str, Any] = Field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
     graph: Graph
     choices: tuple[ChoiceDecl, ...] = ()
     span: Span | None = None  # the entry point's definition (``model ResNet18 = ResNet(...)``)

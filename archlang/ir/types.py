@@ -9,20 +9,22 @@ Must not import torch, onnx or any backend.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from archlang.ir import dims
+
+# frozen and keyword-only, like the IR classes of archlang.ir.graph (validated as a whole by
+# archlang.ir.schema, never one by one)
+ir_type = dataclass(frozen=True, slots=True, kw_only=True)
 
 DTYPES = ("float32", "float16", "bfloat16", "float64", "int64", "int32", "bool")
 FLOAT_DTYPES = ("float32", "float16", "bfloat16", "float64")
 
 
-class TensorType(BaseModel):
+@ir_type
+class TensorType:
     """dtype + symbolic shape, e.g. ``float32[B, 64, 56, 56]``."""
-
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, defer_build=True)  # built on first use
 
     dtype: str = "float32"
     shape: tuple[Any, ...]  # tuple[Dim, ...]
@@ -43,10 +45,9 @@ class TensorType(BaseModel):
         return "×".join(dims.to_str(d) for d in self.shape) or "scalar"
 
 
-class ParamSpec(BaseModel):
+@ir_type
+class ParamSpec:
     """One parameter or buffer owned by a layer, named locally (``weight``, ``running_mean``)."""
-
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, defer_build=True)  # built on first use
 
     name: str
     shape: tuple[Any, ...]  # tuple[Dim, ...]
@@ -61,12 +62,11 @@ class ParamSpec(BaseModel):
         return dims.simplify(n)
 
 
-class ConstTensor(BaseModel):
+@ir_type
+class ConstTensor:
     """A tensor whose values are known while the spec is elaborated (``tensor([[0, 1]])``,
     ``arange``/``meshgrid`` arithmetic): what a ``Buffer`` holds or a ``Parameter`` starts from.
     ``values`` are the elements in row-major order, as Python ints, floats or bools."""
-
-    model_config = ConfigDict(frozen=True)
 
     dtype: str
     shape: tuple[int, ...]

@@ -16,6 +16,8 @@ Must not import a backend.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from archlang.ir import Graph, Member, Model, Node, dims
 from archlang.ir.types import ParamSpec, TensorType
 
@@ -35,7 +37,7 @@ class Selector:
     def fix(self, values: dict) -> Model:
         """The concrete model of an (already checked) assignment ``values``."""
         run = _Run(self, values)
-        return self.model.model_copy(update={"graph": run.graph(self.model.graph), "choices": ()})
+        return replace(self.model, graph=run.graph(self.model.graph), choices=())
 
     # ---- which decisions a part of the IR depends on
     def deps(self, obj) -> tuple[str, ...]:
@@ -167,7 +169,7 @@ class _Run:
             nodes.append(fixed)
         members = graph.members if length is None else graph.members[:length]
         members = tuple((name, self.member(m)) for name, m in members)
-        return graph.model_copy(update={"nodes": tuple(nodes), "members": members, "args": self.value(graph.args)})
+        return replace(graph, nodes=tuple(nodes), members=members, args=self.value(graph.args))
 
     def node(self, node: Node, inputs: tuple, repeat: int | None = None) -> Node | None:
         """The node fixed (its chosen branch, sizes, body); ``repeat``: its run length if known."""
@@ -192,7 +194,7 @@ class _Run:
             body = self.graph(node.body, self.length(update.get("target", node.target)))
             if body is not node.body:
                 update["body"] = body
-        return node.model_copy(update=update) if update else node
+        return replace(node, **update) if update else node
 
     def length(self, target: str | None) -> int | None:
         """The chosen length of the searched-length sequence ``target`` of the graph being fixed."""
@@ -218,11 +220,11 @@ class _Run:
                 children = children[:dims.evaluate(member.count, self.env)]
                 update["count"] = None
             update["members"] = tuple((name, self.member(m)) for name, m in children)
-        return member.model_copy(update=update)
+        return replace(member, **update)
 
     def param(self, spec: ParamSpec) -> ParamSpec:
         shape = self.value(spec.shape)
-        return spec if shape == spec.shape else spec.model_copy(update={"shape": shape})
+        return spec if shape == spec.shape else replace(spec, shape=shape)
 
     # ---- values
     def type(self, t):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+from dataclasses import replace
 from typing import Iterator
 
 from archlang.elaborate.program import Program, loads_program
@@ -183,7 +184,7 @@ class Space:
             model = self.program.elaborate(self.name, params=self.params, inputs=self.inputs,
                                            assignment=dict(assignment.values))
             # decisions inside options not taken are recorded too: they are not free, only inactive
-            return model.model_copy(update={"choices": ()})
+            return replace(model, choices=())
         return self.selector.fix(assignment.values)
 
     @property

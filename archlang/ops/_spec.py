@@ -242,10 +242,15 @@ def normalise_default(spec: OpSpec, attr: Attr):
 
 
 def _parse_type(type_: str) -> tuple[tuple[str, ...], bool]:
-    optional = type_.endswith("?")
-    kinds = tuple(type_.rstrip("?").split("|"))
-    assert all(k in _CHECKERS for k in kinds), type_
-    return kinds, optional
+    parsed = _PARSED_TYPES.get(type_)
+    if parsed is None:  # a few dozen distinct types, each checked thousands of times
+        kinds = tuple(type_.rstrip("?").split("|"))
+        assert all(k in _CHECKERS for k in kinds), type_
+        parsed = _PARSED_TYPES[type_] = (kinds, type_.endswith("?"))
+    return parsed
+
+
+_PARSED_TYPES: dict[str, tuple[tuple[str, ...], bool]] = {}
 
 
 def _describe(value) -> str:

@@ -10,7 +10,6 @@ Must not import torch, onnx or any backend.
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 
 from archlang.errors.limits import LIMITS
 from archlang.ir import dims
@@ -31,11 +30,12 @@ def scaled_size(size, factor: float, op: str):
             fail(f"{op}: scale_factor {factor} makes size {size} {scaled:.3g}, more than a tensor dimension "
                  f"can be ({LIMITS.max_size:,})", "scale_factor")
         return math.floor(scaled)
-    frac = Fraction(factor)  # exact value of the float
-    if frac.denominator > 1024:  # 1/3 is not exact in binary: torch's float product may round down
+    # the float's exact value in lowest terms (as Fraction(factor), without importing fractions)
+    numerator, denominator = float(factor).as_integer_ratio()
+    if denominator > 1024:  # 1/3 is not exact in binary: torch's float product may round down
         fail(f"{op}: scale_factor {factor} is not an exact binary fraction, so the size of "
              f"symbolic dim {size} cannot be computed; pass size= instead", "scale_factor")
-    return (size * frac.numerator) // frac.denominator
+    return (size * numerator) // denominator
 
 
 def _resize_infer(op: str):
