@@ -1,9 +1,9 @@
 """Parser tables for grammar/archlang.lark — GENERATED, do not edit.
 
 Regenerate with ``python -m archlang.syntax.generate`` after editing the grammar
-(tests/test_standalone_parser.py fails while this file is stale).  Built by Lark 1.3.1 (MIT licence, github.com/lark-parser/lark):
-LALR(1) parse table, contextual-lexer scanners and tree-building rules, as data only; the driver
-is archlang/syntax/lalr.py.
+(tests/test_standalone_parser.py fails while this file is stale).  Built by Lark (MIT licence,
+github.com/lark-parser/lark): the LALR(1) parse table, the contextual lexer's scanners and the
+tree-building rules, as data only; the driver is archlang/syntax/lalr.py.
 """
 
 START_STATE = 0

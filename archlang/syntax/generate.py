@@ -23,9 +23,9 @@ COMMAND = "python -m archlang.syntax.generate"
 _HEADER = '''"""Parser tables for grammar/archlang.lark — GENERATED, do not edit.
 
 Regenerate with ``{command}`` after editing the grammar
-(tests/test_standalone_parser.py fails while this file is stale).  Built by Lark {version} (MIT licence, github.com/lark-parser/lark):
-LALR(1) parse table, contextual-lexer scanners and tree-building rules, as data only; the driver
-is archlang/syntax/lalr.py.
+(tests/test_standalone_parser.py fails while this file is stale).  Built by Lark (MIT licence,
+github.com/lark-parser/lark): the LALR(1) parse table, the contextual lexer's scanners and the
+tree-building rules, as data only; the driver is archlang/syntax/lalr.py.
 """
 
 '''
@@ -54,8 +54,6 @@ def build_parser():
 
 def tables_source() -> str:
     """The text of ``_tables.py`` for the grammar as it is now."""
-    import lark
-
     parser = build_parser()
     frontend = parser.parser
     table = frontend.parser._parse_table
@@ -75,7 +73,7 @@ def tables_source() -> str:
     }
     sections.update(_lexers(lexer, order))
     body = "".join(f"{name} = {_literal(value)}\n\n" for name, value in sections.items())
-    return _HEADER.format(command=COMMAND, version=lark.__version__) + body.rstrip("\n") + "\n"
+    return _HEADER.format(command=COMMAND) + body.rstrip("\n") + "\n"
 
 
 def table_rules(table):

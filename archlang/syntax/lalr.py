@@ -94,18 +94,21 @@ class ParserState:
 
 
 def _takes(state: ParserState, terminal: str) -> bool:
-    """Whether the parser, in ``state``, can shift ``terminal`` (after the reductions it causes)."""
+    """Whether the parser, in ``state``, can take ``terminal``: shift it after the reductions it
+    causes, or for the end of the input, reduce up to the start rule."""
     stack = list(state.state_stack)
     while True:
         action = T.STATES[stack[-1]].get(terminal)
         if action is None:
             return False
         if action >= 0:
-            return action != T.END_STATE
+            return True
         origin, size, *_ = T.RULES[~action]
         if size:
             del stack[-size:]
         stack.append(T.STATES[stack[-1]][origin])
+        if terminal == "$END" and stack[-1] == T.END_STATE:
+            return True
 
 
 class Terminal:
