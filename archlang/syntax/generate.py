@@ -142,10 +142,16 @@ def _newline_types(parser) -> set[str]:
 
 
 def _lexers(contextual, order: list[int]) -> dict:
-    """The scanners of the contextual lexer: one regex alternation per distinct terminal set."""
+    """The scanners of the contextual lexer: one regex alternation per distinct terminal set.
+
+    A lexer is (its scanner, keyword → type per regex terminal, the terminals an error lists,
+    and its terminals when they are an ordered subset of the root scanner's, else None: then the
+    root scanner's match is that lexer's whenever the root matches one of them, so most states
+    need no regex of their own compiled)."""
     scanners: list[str] = []
     lexers: list[tuple] = []
     seen: dict[int, int] = {}
+    root = [t.name for t in contextual.root_lexer.scanner.terminals]
 
     def lexer_index(basic) -> int:
         if id(basic) not in seen:
@@ -156,13 +162,16 @@ def _lexers(contextual, order: list[int]) -> dict:
             keywords = {name: _keywords(callback) for name, callback in sorted(basic.callback.items())
                         if hasattr(callback, "scanner")}
             allowed = tuple(sorted(scanner.allowed_types - basic.ignore_types)) or ("<END-OF-FILE>",)
+            names = [t.name for t in scanner.terminals]
+            in_root = tuple(sorted(names)) if [n for n in root if n in names] == names else None
             seen[id(basic)] = len(lexers)
-            lexers.append((scanners.index(compiled.pattern), keywords, allowed))
+            lexers.append((scanners.index(compiled.pattern), keywords, allowed, in_root))
         return seen[id(basic)]
 
     state_lexer = tuple(lexer_index(contextual.lexers[s]) for s in order)
-    root = lexer_index(contextual.root_lexer)
-    return {"SCANNERS": tuple(scanners), "LEXERS": tuple(lexers), "STATE_LEXER": state_lexer, "ROOT_LEXER": root}
+    root_index = lexer_index(contextual.root_lexer)
+    return {"SCANNERS": tuple(scanners), "LEXERS": tuple(lexers), "STATE_LEXER": state_lexer,
+            "ROOT_LEXER": root_index}
 
 
 def _keywords(unless) -> dict[str, str]:

@@ -129,20 +129,31 @@ def terminal(name: str) -> Terminal:
 # ---- lexing ------------------------------------------------------------------------------
 
 _COMPILED: dict[int, re.Pattern] = {}
+_LEXERS: list = []
 
 
-def _scanner(lexer: int) -> re.Pattern:
-    """The compiled alternation of a lexer's terminals, compiled the first time it is used."""
-    index = T.LEXERS[lexer][0]
+def _scanner(index: int) -> re.Pattern:
+    """A scanner's regex (an alternation of terminals), compiled the first time it is used."""
     compiled = _COMPILED.get(index)
     if compiled is None:
         compiled = _COMPILED[index] = re.compile(T.SCANNERS[index])
     return compiled
 
 
+def _lexer(index: int) -> tuple:
+    """(scanner index, keywords, allowed, terminals the root scanner stands in for, or None)."""
+    if not _LEXERS:
+        _LEXERS.extend((s, k, a, r and frozenset(r)) for s, k, a, r in T.LEXERS)
+    return _LEXERS[index]
+
+
 class _Lexer:
     """Lark's contextual lexer: in each parser state, only the terminals that state can take
-    (and the ignored ones) are tried, so a keyword can be a name where no keyword fits."""
+    (and the ignored ones) are tried, so a keyword can be a name where no keyword fits.
+
+    Compiling a regex per state costs more than parsing a spec, so a state whose terminals are
+    an ordered subset of all terminals takes the root scanner's match when it is one of its own:
+    the alternation picks the first terminal that matches, the same in both."""
 
     def __init__(self, text: str, state_stack: list[int], callbacks: dict) -> None:
         self.text = text
@@ -154,42 +165,53 @@ class _Lexer:
 
     def tokens(self):
         text, stack, callbacks = self.text, self.state_stack, self.callbacks
+        ignore, newline_types, state_lexer = T.IGNORE, T.NEWLINE_TYPES, T.STATE_LEXER
+        root = _scanner(_lexer(T.ROOT_LEXER)[0])
         end = len(text)
-        while self.pos < end:
-            lexer = T.STATE_LEXER[stack[-1]]
-            tok = self._next(lexer, text)
-            if tok.type in callbacks:
-                callbacks[tok.type](tok)
-            if tok.type not in T.IGNORE:
+        pos, line, line_start = 0, 1, 0
+        while pos < end:
+            scanner, keywords, _allowed, in_root = _lexer(state_lexer[stack[-1]])
+            match = root.match(text, pos) if in_root is not None else None
+            if match is None or match.lastgroup not in in_root:
+                match = _scanner(scanner).match(text, pos)
+                if match is None:
+                    self.pos, self.line, self.line_start = pos, line, line_start
+                    raise self._unexpected(state_lexer[stack[-1]], text)
+            value, kind = match.group(), match.lastgroup
+            start, column = pos, pos - line_start + 1
+            token_line = line
+            if kind in newline_types:
+                newlines = value.count("\n")
+                if newlines:
+                    line += newlines
+                    line_start = pos + value.rindex("\n") + 1
+            pos += len(value)
+            if kind in ignore and kind not in callbacks:
+                continue
+            if kind in keywords:
+                kind = keywords[kind].get(value, kind)
+            tok = Token(kind, value, start, token_line, column, line, pos - line_start + 1, pos)
+            if kind in callbacks:
+                callbacks[kind](tok)
+            if kind not in ignore:
                 yield tok
-
-    def _next(self, lexer: int, text: str) -> Token:
-        pos = self.pos
-        match = _scanner(lexer).match(text, pos)
-        if match is None:
-            raise self._unexpected(lexer, text)
-        value, kind = match.group(), match.lastgroup
-        line, column = self.line, pos - self.line_start + 1
-        if kind in T.NEWLINE_TYPES:
-            newlines = value.count("\n")
-            if newlines:
-                self.line += newlines
-                self.line_start = pos + value.rindex("\n") + 1
-        self.pos = end = pos + len(value)
-        keywords = T.LEXERS[lexer][1].get(kind)
-        if keywords is not None:
-            kind = keywords.get(value, kind)
-        return Token(kind, value, pos, line, column, self.line, end - self.line_start + 1, end)
 
     def _unexpected(self, lexer: int, text: str) -> UnexpectedInput:
         """Lark's contextual lexer: a terminal of another context is an unexpected token,
         anything else unexpected characters."""
+        pos, line_start = self.pos, self.line_start
         state = ParserState(list(self.state_stack))
-        column = self.pos - self.line_start + 1
-        error = UnexpectedCharacters(text, self.pos, self.line, column, T.LEXERS[lexer][2], state)
-        if _scanner(T.ROOT_LEXER).match(text, self.pos) is None:
+        error = UnexpectedCharacters(text, pos, self.line, pos - line_start + 1, _lexer(lexer)[2], state)
+        root, keywords = _lexer(T.ROOT_LEXER)[:2]
+        match = _scanner(root).match(text, pos)
+        if match is None:
             return error
-        return UnexpectedToken(self._next(T.ROOT_LEXER, text), error.allowed, state)
+        value, kind = match.group(), match.lastgroup
+        kind = keywords.get(kind, {}).get(value, kind)
+        end_line = self.line + value.count("\n")
+        end_column = len(value) - value.rindex("\n") if "\n" in value else pos + len(value) - line_start + 1
+        token = Token(kind, value, pos, self.line, pos - line_start + 1, end_line, end_column, pos + len(value))
+        return UnexpectedToken(token, error.allowed, state)
 
 
 # ---- parsing -----------------------------------------------------------------------------
