@@ -140,11 +140,16 @@ def _scanner(index: int) -> re.Pattern:
     return compiled
 
 
-def _lexer(index: int) -> tuple:
-    """(scanner index, keywords, allowed, terminals the root scanner stands in for, or None)."""
+def _lexers() -> list[tuple]:
+    """Each lexer: (scanner index, keywords, allowed, the terminals the root scanner stands in
+    for, or None)."""
     if not _LEXERS:
         _LEXERS.extend((s, k, a, r and frozenset(r)) for s, k, a, r in T.LEXERS)
-    return _LEXERS[index]
+    return _LEXERS
+
+
+def _lexer(index: int) -> tuple:
+    return _lexers()[index]
 
 
 class _Lexer:
@@ -166,11 +171,12 @@ class _Lexer:
     def tokens(self):
         text, stack, callbacks = self.text, self.state_stack, self.callbacks
         ignore, newline_types, state_lexer = T.IGNORE, T.NEWLINE_TYPES, T.STATE_LEXER
-        root = _scanner(_lexer(T.ROOT_LEXER)[0])
+        lexers = _lexers()
+        root = _scanner(lexers[T.ROOT_LEXER][0])
         end = len(text)
         pos, line, line_start = 0, 1, 0
         while pos < end:
-            scanner, keywords, _allowed, in_root = _lexer(state_lexer[stack[-1]])
+            scanner, keywords, _allowed, in_root = lexers[state_lexer[stack[-1]]]
             match = root.match(text, pos) if in_root is not None else None
             if match is None or match.lastgroup not in in_root:
                 match = _scanner(scanner).match(text, pos)
@@ -235,40 +241,47 @@ class Parser:
         tokens = _Lexer(text, stack, self.callbacks).tokens()
         if self.postlex is not None:
             tokens = self.postlex.process(tokens)
+        feed = self._feeder(stack, values)
         token = None
         for token in tokens:
-            self._feed(token, stack, values)
+            feed(token)
         if token is None:
             end = Token("$END", "", 0, 1, 1)
         else:
             end = Token("$END", "", token.start_pos, token.line, token.column,
                         token.end_line, token.end_column, token.end_pos)
-        self._feed(end, stack, values)
+        feed(end)
         return values[-1]
 
-    def _feed(self, token: Token, stack: list[int], values: list) -> None:
-        """Reduce as the token asks, then shift it (at the end: reduce up to the start rule)."""
-        states, reductions, kind = T.STATES, self.reductions, token.type
-        while True:
-            action = states[stack[-1]].get(kind)
-            if action is None:
-                expected = {s for s in states[stack[-1]] if s.isupper()}
-                raise UnexpectedToken(token, expected, ParserState(list(stack)))
-            if action >= 0:
-                stack.append(action)
-                values.append(token)
-                return
-            origin, size, build = reductions[~action]
-            if size:
-                children = values[-size:]
-                del stack[-size:]
-                del values[-size:]
-            else:
-                children = []
-            values.append(build(children))
-            stack.append(states[stack[-1]][origin])
-            if kind == "$END" and stack[-1] == T.END_STATE:
-                return
+    def _feeder(self, stack: list[int], values: list):
+        """``feed(token)``: reduce as the token asks, then shift it (at the end: reduce up to
+        the start rule).  A closure over the tables: it runs once per token."""
+        states, reductions, end_state = T.STATES, self.reductions, T.END_STATE
+
+        def feed(token: Token) -> None:
+            kind = token.type
+            while True:
+                action = states[stack[-1]].get(kind)
+                if action is None:
+                    expected = {s for s in states[stack[-1]] if s.isupper()}
+                    raise UnexpectedToken(token, expected, ParserState(list(stack)))
+                if action >= 0:
+                    stack.append(action)
+                    values.append(token)
+                    return
+                origin, size, build = reductions[~action]
+                if size:
+                    children = values[-size:]
+                    del stack[-size:]
+                    del values[-size:]
+                else:
+                    children = []
+                values.append(build(children))
+                stack.append(states[stack[-1]][origin])
+                if kind == "$END" and stack[-1] == end_state:
+                    return
+
+        return feed
 
 
 def _reduction(builder, origin: str, size: int, callback: str, expand1: bool, kept):
