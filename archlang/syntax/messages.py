@@ -1,6 +1,6 @@
-"""Human wording for Lark's syntax errors.
+"""Human wording for the parser's syntax errors (``archlang.syntax.lalr``).
 
-Known mistakes are recognised with Lark's ``match_examples`` (the parser state of the error
+Known mistakes are recognised as Lark's ``match_examples`` does (the parser state of the error
 is compared with the states reached by small erroneous examples); otherwise the message
 says what was found and what could come next, and names an unclosed bracket with the place
 it was opened.  Must not import the elaborator, the IR or any backend.
@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import re
 
-from lark import Lark, Token
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
+from archlang.syntax.lalr import Parser, Token, UnexpectedCharacters, UnexpectedInput, terminal
 
 _CLOSING = {"(": ")", "[": "]", "{": "}"}
 _WHAT_OPENS = {"(": "parenthesis", "[": "bracket", "{": "block"}
@@ -58,7 +57,7 @@ _EXAMPLES: dict[str, list[str]] = {
 
 
 def describe_unexpected(
-    exc: UnexpectedInput, text: str, stack: list[tuple[Token, bool]], parser: Lark
+    exc: UnexpectedInput, text: str, stack: list[tuple[Token, bool]], parser: Parser
 ) -> str:
     """One sentence for a syntax error, in the words a person would use."""
     if isinstance(exc, UnexpectedCharacters):
@@ -75,7 +74,7 @@ def describe_unexpected(
         return label
     if unclosed:
         return unclosed
-    return f"unexpected {_describe_found(exc)}; expected {_describe_expected(exc, parser)}"
+    return f"unexpected {_describe_found(exc)}; expected {_describe_expected(exc)}"
 
 
 def _line_before(token, text: str) -> str | None:
@@ -146,7 +145,7 @@ def _unclosed(exc: UnexpectedInput, stack: list[tuple[Token, bool]]) -> str | No
     close = _CLOSING[opener.value]
     token = getattr(exc, "token", None)
     expected = set(getattr(exc, "expected", ()) or ())
-    at_end = isinstance(exc, UnexpectedEOF) or (token is not None and token.type == "$END")
+    at_end = token is not None and token.type == "$END"
     closes = any(_terminal_is(name, close) for name in expected)
     if not (at_end or closes) or (token is not None and token.value in _CLOSING.values()):
         return None
@@ -160,7 +159,7 @@ def _terminal_is(name: str, literal: str) -> bool:
     return {"RPAR": ")", "RSQB": "]", "RBRACE": "}"}.get(name) == literal
 
 
-def _match_example(exc: UnexpectedInput, parser: Lark) -> str | None:
+def _match_example(exc: UnexpectedInput, parser: Parser) -> str | None:
     """The label of an example that fails on the same kind of token in the same LALR state,
     reached from the same state (the top two states of the stack: the state after a name is
     shared by every context, its parent is not).  Unlike Lark's ``match_examples`` the depth of
@@ -179,7 +178,7 @@ def _match_example(exc: UnexpectedInput, parser: Lark) -> str | None:
 _EXAMPLE_STATES: list[tuple[str, object, str | None]] | None = None
 
 
-def _example_states(parser: Lark) -> list[tuple[str, object, str | None]]:
+def _example_states(parser: Parser) -> list[tuple[str, object, str | None]]:
     """(label, LALR state, unexpected token type) of every example, computed once."""
     global _EXAMPLE_STATES
     if _EXAMPLE_STATES is None:
@@ -224,10 +223,10 @@ def _describe_found(exc: UnexpectedInput) -> str:
     return f"'{token.value}'"
 
 
-def _describe_expected(exc: UnexpectedInput, parser: Lark) -> str:
+def _describe_expected(exc: UnexpectedInput) -> str:
     # `accepts` (what the parser state really takes) is narrower than the LALR table's `expected`
     names = getattr(exc, "accepts", None) or exc.expected or ()
-    words = sorted({_word(name, parser) for name in names if name != "$END"} or {"end of file"})
+    words = sorted({_word(name) for name in names if name != "$END"} or {"end of file"})
     if not words:
         return "something else"
     if len(words) > 6:
@@ -235,13 +234,13 @@ def _describe_expected(exc: UnexpectedInput, parser: Lark) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
-def _word(name: str, parser: Lark) -> str:
+def _word(name: str) -> str:
     if name in _TERMINAL_WORDS:
         return _TERMINAL_WORDS[name]
     try:
-        pattern = parser.get_terminal(name).pattern
+        found = terminal(name)
     except KeyError:
         return name
-    if pattern.type == "str":
-        return f"'{pattern.value}'"
+    if found.kind == "str":
+        return f"'{found.value}'"
     return name.lower()

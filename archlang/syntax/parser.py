@@ -1,42 +1,30 @@
 """Parsing: .arch text → AST (archlang.syntax.ast), with located, human-worded syntax errors.
 
-Holds the Lark LALR parser (grammar/archlang.lark, loaded once), the post-lexer that drops
-newlines inside brackets and bounds their nesting and the length of string literals (at
-most ``LIMITS.max_str_len`` characters; numbers are bounded by their value), and ``ToAst``, whose methods are named
-like the grammar rules they build.  Must not import the elaborator, the IR or any backend.
+Holds the parser (the LALR tables generated from grammar/archlang.lark, driven by
+``archlang.syntax.lalr``: no Lark at run time), the post-lexer that drops newlines inside
+brackets and bounds their nesting and the length of string literals (at most
+``LIMITS.max_str_len`` characters; numbers are bounded by their value), and ``ToAst``, whose
+methods are named like the grammar rules they build.  Must not import the elaborator, the IR or
+any backend.
 """
 
 from __future__ import annotations
 
 import ast as pyast
-import hashlib
-import os
-import sys
 import threading
 import warnings
 from collections import OrderedDict
-from functools import lru_cache
-from importlib import resources
 
-import lark
-from lark import Lark, Token, Transformer
-from lark.exceptions import (
-    UnexpectedEOF,
-    UnexpectedInput,
-    UnexpectedToken,
-    VisitError,
-)
-
-from archlang import files
-from archlang.errors import ArchError, LimitError, ParseError, Span
+from archlang.errors import LimitError, ParseError, Span
 from archlang.errors.limits import LIMITS
 from archlang.syntax import ast
+from archlang.syntax.lalr import Parser, Token, UnexpectedInput
 from archlang.syntax.messages import describe_unexpected, error_column
 from archlang.syntax.source import spec_text
 
 _OPEN = {"(": ")", "[": "]", "{": "}"}
 _CLOSE = {")": "(", "]": "[", "}": "{"}
-_BRACKETS = {"LPAR", "RPAR", "LSQB", "RSQB", "LBRACE", "RBRACE"}  # Lark's names for them
+_BRACKETS = {"LPAR", "RPAR", "LSQB", "RSQB", "LBRACE", "RBRACE"}  # the terminals' names in the tables
 
 
 class BracketNewlines:
@@ -107,73 +95,21 @@ def _token_span(file: str, tok: Token) -> Span:
     )
 
 
-@lru_cache(maxsize=1)
-def _grammar_text() -> str:
-    return resources.files("archlang.grammar").joinpath("archlang.lark").read_text()
-
-
 _lock = threading.Lock()
 _postlex = BracketNewlines()
 _comments: list[Token] = []
 
 
-@lru_cache(maxsize=1)
-def _parser() -> Lark:
-    """The parser, its LALR tables loaded from the per-user cache (7 ms) or built (70 ms) and
-    then cached."""
-    path = _cache_file()
-    parser = _load_tables(path) if path else None
-    if parser is None:
-        parser = Lark(_grammar_text(), parser="lalr", lexer="contextual", maybe_placeholders=True,
-                      **_runtime_options())
-        if path:
-            _save_tables(parser, path)
-    return parser
+def _parser() -> Parser:
+    """The parser: the generated tables (archlang/syntax/_tables.py), the post-lexer, the
+    comment hook and the AST builder (inline: no parse tree is built, which is 3× faster)."""
+    global _PARSER
+    if _PARSER is None:
+        _PARSER = Parser(_TO_AST, postlex=_postlex, callbacks={"COMMENT": _comments.append})
+    return _PARSER
 
 
-def _runtime_options() -> dict:
-    """What the tables do not hold: the post-lexer, the comment hook and the AST builder."""
-    return {
-        "postlex": _postlex,
-        "lexer_callbacks": {"COMMENT": _comments.append},
-        "transformer": _TO_AST,  # inline: no parse tree is built, which is 3× faster
-    }
-
-
-def _load_tables(path: str) -> Lark | None:
-    try:
-        with open(path, "rb") as stream:
-            # Lark's own ``cache=`` loads its tables this way (``Lark.load`` takes no options)
-            return Lark.__new__(Lark)._load(stream, **_runtime_options())
-    except Exception:  # missing, or damaged by something else: the tables are built (and saved) again
-        return None
-
-
-def _save_tables(parser: Lark, path: str) -> None:
-    """Written as archlang writes every file (``archlang.files``): whole or not at all, so a
-    process starting meanwhile never reads half of it.  Lark's ``cache=`` writes in place."""
-    try:
-        files.write_file(path, parser.save)
-    except ArchError:  # an unwritable cache costs time, never a failure
-        pass
-
-
-def _cache_file() -> str | bool:
-    """A private per-user file for Lark's parser tables (never a shared temp folder, since
-    Lark unpickles it), named by the grammar, Lark's and Python's versions; False when not writable."""
-
-    key = hashlib.sha256((_grammar_text() + lark.__version__ + sys.version).encode()).hexdigest()[:16]
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
-    if not os.path.isabs(base):  # no home folder: build the tables each time instead
-        return False
-    folder = os.path.join(base, "archlang")
-    try:
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-    except OSError:
-        return False
-    if not os.access(folder, os.W_OK) or os.stat(folder).st_uid != os.getuid():
-        return False
-    return os.path.join(folder, f"grammar-{key}.lark-cache")
+_PARSER: Parser | None = None
 
 
 _PARSED: "OrderedDict[tuple[str, str], ast.Module]" = OrderedDict()
@@ -207,10 +143,6 @@ def _parse(text: str, file: str) -> ast.Module:
         _comments.clear()
         try:
             items = _parse_tree(text, file)
-        except VisitError as exc:  # unwrap: the user must see our error, not Lark's wrapper
-            if isinstance(exc.orig_exc, ArchError):
-                raise exc.orig_exc from None
-            raise
         finally:
             _TO_AST.reset(file)
         comments = tuple(ast.Comment(c.value, c.line, c.column) for c in _comments)
@@ -235,10 +167,10 @@ def _syntax_error(exc: UnexpectedInput, text: str, file: str) -> ParseError:
 
 
 def _error_position(exc: UnexpectedInput, text: str) -> tuple[int, int]:
-    if isinstance(exc, UnexpectedEOF) or getattr(exc, "token", None) is not None and exc.token.type == "$END":
+    if getattr(exc, "token", None) is not None and exc.token.type == "$END":
         lines = text.rstrip("\n").split("\n")
         return len(lines), len(lines[-1]) + 1
-    if isinstance(exc, UnexpectedToken) and exc.token.type == "_NL":
+    if getattr(exc, "token", None) is not None and exc.token.type == "_NL":
         return exc.token.line, exc.token.column
     return exc.line if exc.line > 0 else 1, exc.column if exc.column > 0 else 1
 
@@ -302,7 +234,7 @@ def _check_argument_order(args) -> None:
             raise ParseError("a positional argument cannot follow keyword arguments", arg.span)
 
 
-class ToAst(Transformer):
+class ToAst:
     """Builds archlang.syntax.ast nodes; one method per grammar rule or alias.
 
     Each method receives the rule's kept children (tokens and already-built nodes) and
