@@ -17,6 +17,8 @@ from importlib import resources
 from pathlib import Path
 from pprint import pformat
 
+from archlang.files import write_text
+
 TABLES = Path(__file__).with_name("_tables.py")
 COMMAND = "python -m archlang.syntax.generate"
 
@@ -191,8 +193,6 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{TABLES} is stale: run `{COMMAND}`", file=sys.stderr)
             return 1
         return 0
-    from archlang.files import write_text
-
     write_text(TABLES, text)
     print(f"wrote {TABLES}")
     return 0
