@@ -162,6 +162,28 @@ def test_sys_exit_in_an_objective_fails_its_trial_and_leaves_none_running(tmp_pa
     assert {r.reason for r in study.failed()} == {"the objective called sys.exit(3)"}
 
 
+def test_ctrl_c_between_creating_a_trial_and_evaluating_it_leaves_none_running(nb201, tmp_path, monkeypatch):
+    """The window a busy machine widens: the trial is in the storage, its evaluation has not
+    begun — Ctrl-C there records it interrupted (the next run evaluates it), never RUNNING."""
+    from archlang.nas.engine import Worker
+
+    original, created = Worker.insert, []
+
+    def interrupted_after_the_second_trial(self, *args):
+        found = original(self, *args)
+        created.append(found[0])
+        if len(created) == 2:
+            raise KeyboardInterrupt
+        return found
+
+    monkeypatch.setattr(Worker, "insert", interrupted_after_the_second_trial)
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    with pytest.raises(KeyboardInterrupt):
+        search(nb201, objectives.get("params"), strategy="random", budget=5, storage=url, study="s")
+    records = Study.load("s", url).records
+    assert [r.state for r in records] == ["COMPLETE", "FAIL"] and records[1].skipped == "interrupted"
+
+
 def test_a_missing_package_is_named_before_the_first_trial(tmp_path):
     code = ("import sys; sys.modules['sklearn'] = None; from archlang.cli.app import main; "
             "sys.exit(main(sys.argv[1:]))")

@@ -468,6 +468,7 @@ class Worker:
     identity: dict = field(default_factory=worker_identity)
     stopped: str | None = None  # why this worker stopped early (its first evaluations all failed)
     reasons: list = field(default_factory=list)  # failure reasons of this run while nothing completed
+    unfinished: int | None = None  # the id of this worker's RUNNING trial, from creation to result
 
     def __post_init__(self) -> None:
         quiet_optuna()
@@ -517,8 +518,20 @@ class Worker:
         try:
             while self.step():
                 pass
+        except BaseException as error:  # e.g. Ctrl-C between creating a trial and evaluating it
+            self.interrupt_unfinished(error)
+            raise
         finally:
             self.flush_avoided(force=True)
+
+    def interrupt_unfinished(self, error: BaseException) -> None:
+        """Mark this worker's RUNNING trial interrupted (the next run evaluates it again), so
+        none is left RUNNING whenever the interruption comes."""
+        if self.unfinished is not None:
+            reason = "Ctrl-C" if isinstance(error, KeyboardInterrupt) else type(error).__name__
+            finish(self.study, self.unfinished, TrialState.FAIL, None,
+                   {"skipped": "interrupted", "reason": f"interrupted ({reason})"})
+            self.unfinished = None
 
     def step(self) -> bool:
         """One trial; False when the budget is spent or nothing new is left."""
@@ -636,6 +649,8 @@ class Worker:
                                intermediate_values={}, trial_id=-1)
         storage = self.study._storage
         trial_id = storage.create_new_trial(self.study._study_id, template_trial=template)
+        if state == TrialState.RUNNING:
+            self.unfinished = trial_id
         stored = copy.copy(template)
         stored.number, stored._trial_id = trial_number(storage, trial_id), trial_id
         if not self.mirror.adopt(stored):  # another worker created trials meanwhile
@@ -715,6 +730,8 @@ class Worker:
     def save(self, record: Record, state: TrialState, values, attrs: dict) -> None:
         """Finish the trial in the storage, the mirror and the history."""
         done = finish(self.study, record.trial_id, state, values, attrs)
+        if record.trial_id == self.unfinished:
+            self.unfinished = None
         record.state, record.values, record.finished = state.name, values, datetime.now()
         record.attrs.update(attrs)
         self.history.touch()
