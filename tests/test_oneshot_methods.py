@@ -460,6 +460,45 @@ def test_evolution_finds_the_best_architecture_of_a_known_score():
         nb201("spos").derive()
 
 
+def test_calibration_is_counted_in_images_in_whole_batches():
+    batches = [torch.zeros(3, 1)] * 5  # 15 images
+    assert len(SPOS(calibration_images=7).calibration_set(batches)) == 3  # 9 images: whole batches
+    assert len(SPOS(calibration_images=6).calibration_set(batches)) == 2
+    assert len(SPOS().calibration_set(batches)) == 5  # the paper's 20,000: every image there is
+    assert len(SPOS(calibration_batches=2).calibration_set(iter(batches))) == 2
+    pairs = [(torch.zeros(4, 1), torch.zeros(4))] * 3
+    assert len(SPOS(calibration_images=5).calibration_set(pairs)) == 2
+
+
+def test_fast_rating_ranks_the_candidates_as_batch_by_batch_rating_does():
+    """The trainer's search rates on a few concatenated tensors (``score_chunks``) under
+    inference mode; ranked candidates and scores equal those of rating batch by batch."""
+    from archlang.oneshot.trainer import score_chunks
+
+    inputs, targets = measure.cifar_batch(batch_size=24, image_size=8, num_classes=10, seed=3)
+    batches = [(inputs[i:i + 5], targets[i:i + 5]) for i in range(0, 24, 5)]  # uneven: 5, 5, 5, 5, 4
+    chunks = score_chunks(batches)
+    assert len(chunks) == 1 and torch.equal(chunks[0][0], inputs)
+
+    def rated_on(valid):
+        def accuracy(supernet):
+            return sum(int((supernet(x).argmax(-1) == y).sum()) for x, y in valid) / 24
+        net = nb201(SPOS(seed=0, population=6, iterations=2, parents=3, mutations=3, crossovers=3))
+        return [(a.dumps(), s) for a, s in net.method.evolve(net, accuracy, [batch(0)[0], batch(1)[0]])]
+
+    assert rated_on(chunks) == rated_on(batches)
+
+
+def test_score_chunks_keep_order_and_bound_their_size(monkeypatch):
+    from archlang.oneshot import trainer
+
+    monkeypatch.setattr(trainer, "SCORE_CHUNK", 8)
+    batches = [(torch.full((3, 2), float(i)), torch.full((3,), i)) for i in range(5)]
+    chunks = trainer.score_chunks(batches)
+    assert [len(y) for _, y in chunks] == [6, 6, 3]
+    assert torch.equal(torch.cat([y for _, y in chunks]), torch.cat([y for _, y in batches]))
+
+
 # ---- ProxylessNAS ----------------------------------------------------------------------------------
 
 def test_proxyless_weight_step_runs_one_candidate_and_arch_step_two():

@@ -232,3 +232,11 @@ def test_progress_prints_a_line_per_epoch_off_a_terminal_and_nothing_when_quiet(
             progress.step(1, 0, 2.0)
             progress.end_epoch(record)
         assert stream.getvalue() == expected
+
+
+def test_the_command_runs_spos_for_five_generations_unless_told_and_says_so():
+    from archlang.cli.supernet import parse_hyperparameters
+
+    assert parse_hyperparameters(None, "spos", 3) == {"seed": 3, "iterations": 5}
+    assert parse_hyperparameters(["iterations=20"], "spos", 3)["iterations"] == 20
+    assert "iterations" not in parse_hyperparameters(None, "darts", 3)

@@ -27,6 +27,10 @@ import archlang
 from archlang.cli import inputs
 
 METHODS = ("darts", "pcdarts", "gdas", "spos", "proxyless")
+# The command's SPOS search: the paper's generation (population 50, 10 parents, 25 mutations,
+# 25 crossovers) for 5 generations instead of 20, so that a run ends in minutes on a laptop's
+# cores (docs/supernets.md); printed when the search starts, and --hp iterations=20 restores it.
+SPOS_ITERATIONS = 5
 
 
 class OptionError(Exception):
@@ -51,7 +55,8 @@ def add_parser(sub) -> None:
                         help="where to write the results: a folder (created if missing)")
     parser.add_argument("--param", action="append", metavar="K=V", help="set a parameter of the space")
     parser.add_argument("--hp", action="append", metavar="K=V",
-                        help="a hyperparameter of the method, a Python literal (population=10, order=2)")
+                        help="a hyperparameter of the method, a Python literal (population=10, order=2); spos runs "
+                        f"iterations={SPOS_ITERATIONS} unless given (the paper's 20)")
     parser.add_argument("--seed", type=_seed, default=0, help="seed of the weights, the data order and the paths (default 0)")
     parser.add_argument("--batch-size", type=_positive, default=64, help="batch size of --data digits, and "
                         "of a data function that takes batch_size (default 64)")
@@ -120,7 +125,8 @@ def _run(args) -> int:
 
 
 def parse_hyperparameters(items, method: str, seed: int) -> dict:
-    """``--hp K=V`` with V a Python literal; SPOS' sampler seeded with ``--seed`` unless given."""
+    """``--hp K=V`` with V a Python literal; SPOS' sampler seeded with ``--seed`` and its search
+    ``SPOS_ITERATIONS`` generations long unless given."""
     values = {}
     for item in items or ():
         key, sep, text = item.partition("=")
@@ -133,6 +139,7 @@ def parse_hyperparameters(items, method: str, seed: int) -> dict:
                               "tuple, True/False/None)") from None
     if method == "spos":
         values.setdefault("seed", seed)
+        values.setdefault("iterations", SPOS_ITERATIONS)
     return values
 
 

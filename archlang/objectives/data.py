@@ -10,44 +10,22 @@ Shapes that fit: ``[B, 64]`` (flattened), ``[B, 1, 8, 8]``, and ``[B, C, H, W]``
 from __future__ import annotations
 
 import contextlib
-import functools
 
 import torch
 
+from archlang import datasets
 from archlang.ir import dims
 from archlang.objectives.base import ObjectiveError
 
-CLASSES = 10
-VALIDATION = 0.2  # of each class, held out
-SPLIT_SEED = 0
+CLASSES = datasets.CLASSES
 
 
-@functools.lru_cache(maxsize=1)
 def digits() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """(x_train, y_train, x_val, y_val): x as [N, 1, 8, 8] float32, standardised."""
     try:
-        from sklearn.datasets import load_digits
+        return datasets.digits()
     except ImportError as error:
         raise ObjectiveError("the digits objectives need scikit-learn (pip install 'archlang[search]')") from error
-    data = load_digits()
-    x = torch.tensor(data.data, dtype=torch.float32).reshape(-1, 1, 8, 8) / 16.0
-    y = torch.tensor(data.target, dtype=torch.long)
-    train, val = split(y)
-    mean, std = x[train].mean(), x[train].std()
-    x = (x - mean) / std
-    return x[train], y[train], x[val], y[val]
-
-
-def split(y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """A stratified split with a fixed seed: VALIDATION of every class held out."""
-    generator = torch.Generator().manual_seed(SPLIT_SEED)
-    train, val = [], []
-    for c in range(CLASSES):
-        members = (y == c).nonzero().flatten()
-        members = members[torch.randperm(len(members), generator=generator)]
-        cut = round(len(members) * VALIDATION)
-        val.append(members[:cut]), train.append(members[cut:])
-    return torch.cat(train).sort().values, torch.cat(val).sort().values
 
 
 def input_shape(model) -> tuple:

@@ -15,12 +15,9 @@ what naming it on the command line asks for (a spec never does).  Imports no tor
 
 from __future__ import annotations
 
-import hashlib
-import importlib
-import importlib.util
-import sys
 from pathlib import Path
 
+from archlang import userimport
 from archlang.objectives.base import ObjectiveError
 
 
@@ -93,43 +90,9 @@ def _file(where: str) -> str | None:
 
 
 def _import_file(file: str, spec: str):
-    name = "archlang_user_objective_" + hashlib.sha256(file.encode()).hexdigest()[:12]
-    if name in sys.modules:
-        return sys.modules[name]
-    loader_spec = importlib.util.spec_from_file_location(name, file)
-    if loader_spec is None or loader_spec.loader is None:
-        raise ObjectiveError(f"--objective {spec}: {file} is not a Python file")
-    module = importlib.util.module_from_spec(loader_spec)
-    sys.modules[name] = module
-    try:
-        loader_spec.loader.exec_module(module)
-    except BaseException as error:  # the user's code failed: say where, without our traceback
-        del sys.modules[name]
-        if isinstance(error, KeyboardInterrupt):
-            raise
-        raise ObjectiveError(f"--objective {spec}: importing {file} failed: {_describe(error, file)}") from None
-    return module
+    return userimport.import_file(file, spec, flag="--objective", error=ObjectiveError,
+                                  prefix="archlang_user_objective_")
 
 
 def _import_module(module: str, spec: str):
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as error:
-        if error.name and module.startswith(error.name):
-            raise ObjectiveError(f"--objective {spec}: no module named '{error.name}' "
-                                 "(give a FILE.py path, or a module on the Python path)") from None
-        raise ObjectiveError(f"--objective {spec}: importing {module} failed: {_describe(error, module)}") from None
-    except Exception as error:  # noqa: BLE001 — the user's module failed to import
-        raise ObjectiveError(f"--objective {spec}: importing {module} failed: {_describe(error, module)}") from None
-
-
-def _describe(error: BaseException, where: str) -> str:
-    line = getattr(error, "lineno", None)
-    if line is None:
-        tb = error.__traceback__
-        while tb is not None:
-            if tb.tb_frame.f_code.co_filename == where:
-                line = tb.tb_lineno
-            tb = tb.tb_next
-    at = f" (line {line})" if line else ""
-    return f"{type(error).__name__}: {error}{at}"
+    return userimport.import_module(module, spec, flag="--objective", error=ObjectiveError)

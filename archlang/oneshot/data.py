@@ -16,18 +16,12 @@ never does).  A bad name is a ``DataError``.  Imports torch.
 
 from __future__ import annotations
 
-import hashlib
-import importlib
-import importlib.util
 import inspect
-import sys
 from pathlib import Path
 
 import torch
 
-CLASSES = 10
-VALIDATION = 0.2  # of each class, held out
-SPLIT_SEED = 0
+from archlang import datasets, userimport
 
 
 class DataError(ValueError):
@@ -75,28 +69,9 @@ def digits_loaders(input_shape: tuple, batch_size: int):
 
 def _digits():
     try:
-        from sklearn.datasets import load_digits
+        return datasets.digits()
     except ImportError as error:
         raise DataError("--data digits needs scikit-learn (pip install 'archlang[search]')") from error
-    data = load_digits()
-    x = torch.tensor(data.data, dtype=torch.float32).reshape(-1, 1, 8, 8) / 16.0
-    y = torch.tensor(data.target, dtype=torch.long)
-    train, valid = _split(y)
-    mean, std = x[train].mean(), x[train].std()
-    x = (x - mean) / std
-    return x[train], y[train], x[valid], y[valid]
-
-
-def _split(y: torch.Tensor):
-    """A stratified split with a fixed seed: VALIDATION of every class held out."""
-    generator = torch.Generator().manual_seed(SPLIT_SEED)
-    train, valid = [], []
-    for c in range(CLASSES):
-        members = (y == c).nonzero().flatten()
-        members = members[torch.randperm(len(members), generator=generator)]
-        cut = round(len(members) * VALIDATION)
-        valid.append(members[:cut]), train.append(members[cut:])
-    return torch.cat(train).sort().values, torch.cat(valid).sort().values
 
 
 def fit(x: torch.Tensor, shape: tuple) -> torch.Tensor:
@@ -153,29 +128,9 @@ def _import_file(where: str, spec: str):
     path = Path(where).expanduser()
     if not path.is_file():
         raise DataError(f"--data {spec}: no such file {where}")
-    name = "archlang_user_data_" + hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
-    if name in sys.modules:
-        return sys.modules[name]
-    loader_spec = importlib.util.spec_from_file_location(name, path)
-    if loader_spec is None or loader_spec.loader is None:
-        raise DataError(f"--data {spec}: {where} is not a Python file")
-    module = importlib.util.module_from_spec(loader_spec)
-    sys.modules[name] = module
-    try:
-        loader_spec.loader.exec_module(module)
-    except Exception as error:  # noqa: BLE001 — the user's file failed to import
-        del sys.modules[name]
-        raise DataError(f"--data {spec}: importing {where} failed: {type(error).__name__}: {error}") from None
-    return module
+    return userimport.import_file(str(path.resolve()), spec, flag="--data", error=DataError,
+                                  prefix="archlang_user_data_", shown=where)
 
 
 def _import_module(where: str, spec: str):
-    try:
-        return importlib.import_module(where)
-    except ModuleNotFoundError as error:
-        if error.name and where.startswith(error.name):
-            raise DataError(f"--data {spec}: no module named '{error.name}' "
-                            "(give a FILE.py path, or a module on the Python path)") from None
-        raise DataError(f"--data {spec}: importing {where} failed: {error}") from None
-    except Exception as error:  # noqa: BLE001 — the user's module failed to import
-        raise DataError(f"--data {spec}: importing {where} failed: {type(error).__name__}: {error}") from None
+    return userimport.import_module(where, spec, flag="--data", error=DataError)

@@ -202,8 +202,9 @@ class Trainer:
         """SPOS' evolutionary search: candidates rated by validation accuracy (in eval mode,
         batch norms recalibrated on training batches first)."""
         method = self.net.method
-        valid = list(self._limited(self.valid_loader))
-        calibration = [batch[0] for batch in itertools.islice(self.train_loader, method.calibration_batches)]
+        valid = score_chunks(list(self._limited(self.valid_loader)))
+        calibration = method.calibration_set(batch[0] for batch in self.train_loader)
+        self.progress.note(_search_budget(method, calibration, valid))
 
         def accuracy(supernet) -> float:
             correct = sum(int((supernet(x).argmax(-1) == y).sum()) for x, y in valid)
@@ -213,6 +214,41 @@ class Trainer:
             self.progress.note(f"evolution {iteration + 1}/{method.iterations}: best accuracy {best[1]:.4f}")
 
         return method.evolve(self.net, accuracy, calibration, log=log)
+
+
+SCORE_CHUNK = 1024  # images per forward when rating a candidate: few calls, bounded memory
+
+
+def score_chunks(batches: list) -> list:
+    """The validation batches regrouped into few large ``(inputs, targets)`` tensors of at
+    most ``SCORE_CHUNK`` images (a batch larger than that stays whole), in order.  In eval mode
+    every image's logits do not depend on its batch, so the accuracy is the batches'; the
+    search rates each candidate with a handful of forward calls instead of one per batch."""
+    chunks, group = [], []
+    for inputs, targets in batches:
+        if group and (sum(len(y) for _, y in group) + len(targets) > SCORE_CHUNK
+                      or inputs.shape[1:] != group[0][0].shape[1:]):
+            chunks.append(_concatenated(group))
+            group = []
+        group.append((inputs, targets))
+    if group:
+        chunks.append(_concatenated(group))
+    return chunks
+
+
+def _concatenated(group: list) -> tuple:
+    if len(group) == 1:
+        return group[0]
+    return torch.cat([x for x, _ in group]), torch.cat([y for _, y in group])
+
+
+def _search_budget(method, calibration: list, valid: list) -> str:
+    """What the search will cost, said before it starts (the CLI shows it)."""
+    images = sum(len(x) for x in calibration)
+    rated = sum(len(y) for _, y in valid)
+    return (f"evolution: population {method.population}, {method.iterations} iterations "
+            f"(at most {method.population * method.iterations:,} candidates); each recalibrated on "
+            f"{images:,} training images ({len(calibration)} batches) and rated on {rated:,} validation images")
 
 
 def _cycle(loader):

@@ -15,6 +15,7 @@ Imports torch.
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass, field
 from typing import Callable, ClassVar
@@ -45,7 +46,9 @@ class SPOS(Method):
         "population": f"{_SEARCH} --population-num 50", "iterations": f"{_SEARCH} --max-epochs 20",
         "parents": f"{_SEARCH} --select-num 10", "mutations": f"{_SEARCH} --mutation-num 25",
         "crossovers": f"{_SEARCH} --crossover-num 25", "mutation_prob": f"{_SEARCH} --m_prob 0.1",
-        "calibration_batches": f"{_SEARCH} --max-train-iters 200 (batch norm recalibration)",
+        "calibration_images": "paper: batch norms recomputed on a random subset of 20,000 ImageNet training "
+                              "images (capped at one pass over the training batches)",
+        "calibration_batches": f"archlang: an optional cap in batches; {_SEARCH} --max-train-iters 200",
         "seed": "archlang: the sampler's seed (None: nondeterministic)",
     }
     weight_lr: float = 0.5
@@ -57,7 +60,8 @@ class SPOS(Method):
     mutations: int = 25
     crossovers: int = 25
     mutation_prob: float = 0.1
-    calibration_batches: int = 200
+    calibration_images: int = 20_000
+    calibration_batches: int | None = None
     seed: int | None = None
     init_std: float = field(default=0.0, repr=False)  # no architecture parameters
     best: Assignment | None = field(default=None, repr=False)
@@ -98,19 +102,22 @@ class SPOS(Method):
         """SPOS' evolutionary search over the trained supernet.
 
         ``score(supernet)`` rates the architecture the supernet is fixed to (higher is better,
-        e.g. validation accuracy; it is called in eval mode); ``calibration``: training
-        batches (inputs, or (inputs, targets) pairs) on which the batch norms' statistics are
-        recomputed for every candidate (at most ``calibration_batches`` of them).  Returns
-        ``[(assignment, score)]`` best first; ``best`` (and ``derive``) is the first."""
+        e.g. validation accuracy; it is called in eval mode, under ``torch.inference_mode``);
+        ``calibration``: training batches (inputs, or (inputs, targets) pairs) on which the batch
+        norms' statistics are recomputed for every candidate (``calibration_set``: whole batches
+        until ``calibration_images``, at most ``calibration_batches``).  A candidate is rated
+        once.  Returns ``[(assignment, score)]`` best first; ``best`` (and ``derive``) is the first."""
         space, rng = supernet.space, self._rng
-        calibration = list(_take(calibration, self.calibration_batches))
+        calibration = self.calibration_set(calibration)
+        norms = batch_norms(supernet)
         scores: dict[tuple, tuple[Assignment, float]] = {}
         candidates = self._random(space, rng, self.population, scores)
         saved = {name: b.detach().clone() for name, b in supernet.named_buffers()}
         try:
             for iteration in range(self.iterations):
                 for candidate in candidates:
-                    scores[candidate.dumps()] = (candidate, self._rate(supernet, candidate, score, calibration))
+                    rating = self._rate(supernet, candidate, score, calibration, norms)
+                    scores[candidate.dumps()] = (candidate, rating)
                 ranked = sorted(scores.values(), key=lambda item: -item[1])
                 parents = [a for a, _ in ranked[:self.parents]]
                 if log is not None:
@@ -127,11 +134,25 @@ class SPOS(Method):
         self.history = ranked
         return ranked
 
-    def _rate(self, supernet, candidate: Assignment, score, calibration) -> float:
+    def calibration_set(self, batches) -> list:
+        """The recalibration batches: whole batches, in order, until they hold
+        ``calibration_images`` images (the paper's 20,000; all of them when the training data
+        has fewer), and at most ``calibration_batches`` batches when that is set."""
+        limit = math.inf if self.calibration_batches is None else self.calibration_batches
+        chosen, images, batches = [], 0, iter(batches)
+        while images < self.calibration_images and len(chosen) < limit:
+            batch = next(batches, None)
+            if batch is None:
+                break
+            chosen.append(batch)
+            images += len(batch[0] if isinstance(batch, (tuple, list)) else batch)
+        return chosen
+
+    def _rate(self, supernet, candidate: Assignment, score, calibration, norms) -> float:
         with supernet.fixed(candidate):
-            recalibrate(supernet, calibration)
+            recalibrate(supernet, calibration, norms)
             supernet.eval()
-            with torch.no_grad():
+            with torch.inference_mode():
                 value = float(score(supernet))
             supernet.train()
         return value
@@ -197,18 +218,17 @@ def _drop_subtree(decision, values: dict) -> None:
             _drop_subtree(child, values)
 
 
-def _take(batches, count: int):
-    for i, batch in enumerate(batches):
-        if i >= count:
-            break
-        yield batch
+def batch_norms(module: nn.Module) -> list[nn.Module]:
+    """The batch norms of ``module`` that keep running statistics."""
+    return [m for m in module.modules()
+            if isinstance(m, (nn.modules.batchnorm._BatchNorm, ElasticBatchNorm)) and _tracks(m)]
 
 
-def recalibrate(module: nn.Module, batches) -> None:
+def recalibrate(module: nn.Module, batches, norms: list[nn.Module] | None = None) -> None:
     """Recompute every batch norm's running statistics as the plain average over ``batches``
-    (forward passes in train mode, without gradients), as SPOS does before rating a candidate."""
-    norms = [m for m in module.modules()
-             if isinstance(m, (nn.modules.batchnorm._BatchNorm, ElasticBatchNorm)) and _tracks(m)]
+    (forward passes in train mode, without autograd), as SPOS does before rating a candidate.
+    ``norms``: ``batch_norms(module)``, when the caller has it already."""
+    norms = batch_norms(module) if norms is None else norms
     momenta = []
     for norm in norms:
         momenta.append(_momentum(norm))
@@ -216,7 +236,7 @@ def recalibrate(module: nn.Module, batches) -> None:
         _set_momentum(norm, None)  # cumulative average
     module.train()
     try:
-        with torch.no_grad():
+        with torch.inference_mode():
             for batch in batches:
                 inputs = batch[0] if isinstance(batch, (tuple, list)) else batch
                 module(inputs)
