@@ -37,7 +37,7 @@ def test_a_link_planted_at_a_temporary_name_is_never_followed(tmp_path, monkeypa
     victim = tmp_path / "victim"
     victim.write_text("precious")
     names = iter(["fixed", "other"])
-    monkeypatch.setattr(files_write.secrets, "token_hex", lambda n: next(names))
+    monkeypatch.setattr(files_write, "random_suffix", lambda: next(names))
     (tmp_path / planted).symlink_to(victim)
     write_text(tmp_path / "out.txt", "new")
     assert victim.read_text() == "precious"

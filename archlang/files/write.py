@@ -33,7 +33,6 @@ Imports only ``archlang.errors`` and the standard library (a leaf: the backends 
 from __future__ import annotations
 
 import os
-import secrets
 import signal
 import stat
 import threading
@@ -233,13 +232,19 @@ def write_text(path, text: str, *, follow_symlinks: bool = False, encoding: str 
     return write_bytes(path, text.encode(encoding), follow_symlinks=follow_symlinks)
 
 
+def random_suffix() -> str:
+    """Twelve random hex digits for a temporary name (os.urandom: the ``secrets`` module would
+    cost every command's start-up hmac's and OpenSSL's import)."""
+    return os.urandom(6).hex()
+
+
 def _create_temporary(target: Target) -> tuple[int, str]:
     """A new file beside the target, opened for writing, that nothing else could have put there."""
     flags = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
              | getattr(os, "O_BINARY", 0))
     mode = 0o600 if target.mode is not None else 0o666  # a new file: 0666 minus the umask
     for _ in range(100):
-        tmp = str(target.path.parent / f".{target.path.name[:96]}.{secrets.token_hex(6)}{SUFFIX}")
+        tmp = str(target.path.parent / f".{target.path.name[:96]}.{random_suffix()}{SUFFIX}")
         try:
             fd = os.open(tmp, flags, mode)
         except FileExistsError:
