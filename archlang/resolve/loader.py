@@ -22,7 +22,7 @@ constants (both the elaborator's), so this stage never imports the elaborator.
 from __future__ import annotations
 
 import difflib
-from importlib import resources
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Generator
 
@@ -240,7 +240,7 @@ class Loader:
         """The library shipped in the package (``archlang/std``), loaded once per loader."""
         if self._std is None:
             merged = ImportedModule("std")
-            folder = resources.files("archlang.std")
+            folder = package_folder("archlang.std")
             for entry in sorted(folder.iterdir(), key=lambda e: e.name):
                 if entry.name.endswith(".arch"):
                     unit = self.load_text(entry.read_text(encoding="utf-8"), f"std/{entry.name}", Path("std"),
@@ -254,7 +254,16 @@ class Loader:
 
 def _zoo_folder() -> Path:
     """Where the installed zoo's files are (``archlang/zoo``, a folder on disk)."""
-    return Path(str(resources.files("archlang.zoo"))).resolve()
+    return package_folder("archlang.zoo").resolve()
+
+
+def package_folder(name: str) -> Path:
+    """The folder of an installed data package (archlang is installed as folders on disk, never
+    zipped).  Read off the import system's own record rather than ``importlib.resources``,
+    whose import (zipfile, tempfile) every command would pay at start-up."""
+    spec = find_spec(name)
+    assert spec is not None and spec.submodule_search_locations, name
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def _display(path: Path) -> str:
