@@ -10,7 +10,7 @@ Must not import the parser, the IR or any backend.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Union
 
 from archlang.errors import Span
@@ -18,110 +18,121 @@ from archlang.errors import Span
 _span = field(compare=False, repr=False)
 
 
+class _Node:
+    """What every node shares: the dataclass repr without the span, written once here because
+    generating it per class (exec) was a third of the AST's import time at every start-up."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        shown = (f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.repr)
+        return f"{type(self).__name__}({', '.join(shown)})"
+
+
 # ---- expressions ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Name:
+@dataclass(frozen=True, slots=True, repr=False)
+class Name(_Node):
     id: str
     span: Span = _span
 
 
-@dataclass(frozen=True, slots=True)
-class Const:
+@dataclass(frozen=True, slots=True, repr=False)
+class Const(_Node):
     """A literal: int, float, str, bool or None."""
 
     value: object
     span: Span = _span
 
 
-@dataclass(frozen=True, slots=True)
-class EllipsisLit:
+@dataclass(frozen=True, slots=True, repr=False)
+class EllipsisLit(_Node):
     span: Span = _span
 
 
-@dataclass(frozen=True, slots=True)
-class Unary:
+@dataclass(frozen=True, slots=True, repr=False)
+class Unary(_Node):
     op: str  # "-", "+", "not"
     operand: "Expr"
     span: Span = _span
 
 
-@dataclass(frozen=True, slots=True)
-class Binary:
+@dataclass(frozen=True, slots=True, repr=False)
+class Binary(_Node):
     op: str  # + - * / // % @ ** and or
     left: "Expr"
     right: "Expr"
     span: Span = _span
 
 
-@dataclass(frozen=True, slots=True)
-class Compare:
+@dataclass(frozen=True, slots=True, repr=False)
+class Compare(_Node):
     left: "Expr"
     ops: tuple[str, ...]
     rights: tuple["Expr", ...]
     span: Span = _span
 
 
-@dataclass(frozen=True, slots=True)
-class IfExp:
+@dataclass(frozen=True, slots=True, repr=False)
+class IfExp(_Node):
     cond: "Expr"
     then: "Expr"
     orelse: "Expr"
     span: Span = _span
 
 
-@dataclass(frozen=True, slots=True)
-class Keyword:
+@dataclass(frozen=True, slots=True, repr=False)
+class Keyword(_Node):
     name: str
     value: "Expr"
     span: Span = _span
 
 
-@dataclass(frozen=True, slots=True)
-class Call:
+@dataclass(frozen=True, slots=True, repr=False)
+class Call(_Node):
     func: "Expr"
     args: tuple["Expr", ...]
     kwargs: tuple[Keyword, ...]
     span: Span = _span
 
 
-@dataclass(frozen=True, slots=True)
-class Attribute:
+@dataclass(frozen=True, slots=True, repr=False)
+class Attribute(_Node):
     value: "Expr"
     attr: str
     span: Span = _span
 
 
-@dataclass(frozen=True, slots=True)
-class Slice:
+@dataclass(frozen=True, slots=True, repr=False)
+class Slice(_Node):
     start: "Expr | None"
     stop: "Expr | None"
     step: "Expr | None"
     span: Span = _span
 
 
-@dataclass(frozen=True, slots=True)
-class Subscript:
+@dataclass(frozen=True, slots=True, repr=False)
+class Subscript(_Node):
     value: "Expr"
     items: tuple["Expr", ...]
     span: Span = _span
 
 
-@dataclass(frozen=True, slots=True)
-class ListExpr:
+@dataclass(frozen=True, slots=True, repr=False)
+class ListExpr(_Node):
     items: tuple["Expr", ...]
     span: Span = _span
 
 
-@dataclass(frozen=True, slots=True)
-class TupleExpr:
+@dataclass(frozen=True, slots=True, repr=False)
+class TupleExpr(_Node):
     items: tuple["Expr", ...]
     span: Span = _span
 
 
-@dataclass(frozen=True, slots=True)
-class ListComp:
+@dataclass(frozen=True, slots=True, repr=False)
+class ListComp(_Node):
     elt: "Expr"
     var: str
     iter: "Expr"
@@ -138,8 +149,8 @@ Expr = Union[
 # ---- statements -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class TypeRef:
+@dataclass(frozen=True, slots=True, repr=False)
+class TypeRef(_Node):
     name: str
     args: tuple["TypeRef", ...]
     span: Span = _span
@@ -150,16 +161,16 @@ class TypeRef:
         return f"{self.name}[{', '.join(map(str, self.args))}]"
 
 
-@dataclass(frozen=True, slots=True)
-class Param:
+@dataclass(frozen=True, slots=True, repr=False)
+class Param(_Node):
     name: str
     type: TypeRef | None
     default: Expr | None
     span: Span = _span
 
 
-@dataclass(frozen=True, slots=True)
-class Input:
+@dataclass(frozen=True, slots=True, repr=False)
+class Input(_Node):
     """``input x: float32[B, C, H, W]`` — a declared tensor input with a symbolic shape."""
 
     name: str
@@ -168,51 +179,51 @@ class Input:
     span: Span = _span
 
 
-@dataclass(frozen=True, slots=True)
-class Assign:
+@dataclass(frozen=True, slots=True, repr=False)
+class Assign(_Node):
     targets: tuple[str, ...]
     value: Expr
     span: Span = _span
 
 
-@dataclass(frozen=True, slots=True)
-class If:
+@dataclass(frozen=True, slots=True, repr=False)
+class If(_Node):
     branches: tuple[tuple[Expr, tuple["Stmt", ...]], ...]
     orelse: tuple["Stmt", ...] | None
     span: Span = _span
 
 
-@dataclass(frozen=True, slots=True)
-class For:
+@dataclass(frozen=True, slots=True, repr=False)
+class For(_Node):
     var: str
     iter: Expr
     body: tuple["Stmt", ...]
     span: Span = _span
 
 
-@dataclass(frozen=True, slots=True)
-class Return:
+@dataclass(frozen=True, slots=True, repr=False)
+class Return(_Node):
     values: tuple[Expr, ...]
     span: Span = _span
 
 
-@dataclass(frozen=True, slots=True)
-class Assert:
+@dataclass(frozen=True, slots=True, repr=False)
+class Assert(_Node):
     cond: Expr
     message: Expr | None
     span: Span = _span
 
 
-@dataclass(frozen=True, slots=True)
-class Constrain:
+@dataclass(frozen=True, slots=True, repr=False)
+class Constrain(_Node):
     """``constrain params <= 5e6``: a condition every architecture of a space must meet."""
 
     cond: Expr
     span: Span = _span
 
 
-@dataclass(frozen=True, slots=True)
-class Tie:
+@dataclass(frozen=True, slots=True, repr=False)
+class Tie(_Node):
     """``tie lm_head.weight = wte.weight`` — two parameter paths become one Parameter."""
 
     target: tuple[str, ...]
@@ -226,8 +237,8 @@ Stmt = Union[Input, Assign, If, For, Return, Assert, Constrain, Tie]
 # ---- top level --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Import:
+@dataclass(frozen=True, slots=True, repr=False)
+class Import(_Node):
     """``import "a.arch" [as n]``, ``import std.vision``, ``from "a.arch" import A, B``."""
 
     path: str
@@ -237,8 +248,8 @@ class Import:
     span: Span = _span
 
 
-@dataclass(frozen=True, slots=True)
-class BlockDef:
+@dataclass(frozen=True, slots=True, repr=False)
+class BlockDef(_Node):
     """``block|model|space Name(params) { body }`` or an alias ``model M = Block(args)``."""
 
     kind: str  # "block", "model" or "space"
@@ -251,22 +262,22 @@ class BlockDef:
     has_params: bool = True  # False for ``model M = ...`` written without a parameter list
 
 
-@dataclass(frozen=True, slots=True)
-class Let:
+@dataclass(frozen=True, slots=True, repr=False)
+class Let(_Node):
     name: str
     value: Expr
     span: Span = _span
 
 
-@dataclass(frozen=True, slots=True)
-class Comment:
+@dataclass(frozen=True, slots=True, repr=False)
+class Comment(_Node):
     text: str
     line: int
     col: int
 
 
-@dataclass(frozen=True, slots=True)
-class Module:
+@dataclass(frozen=True, slots=True, repr=False)
+class Module(_Node):
     items: tuple[Import | BlockDef | Let, ...]
     file: str = field(compare=False)
     comments: tuple[Comment, ...] = field(default=(), compare=False)
