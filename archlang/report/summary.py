@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from archlang import ops
 from archlang.ir import Graph, Member, Model, Node, dims
 from archlang.ir.expanded import check_expanded
-from archlang.ir.params import count_elements, member_elements, reached
 from archlang.ir.types import TensorType
 from archlang.report import html
 from archlang.report.extremes import Extreme, extremes
@@ -135,7 +134,6 @@ class _Counts:
 
     def __init__(self) -> None:
         self.memo: dict[tuple, object] = {}
-        self.elements: dict = {}  # archlang.ir.params' memo of parameter and buffer counts
 
     def _cached(self, key: tuple, compute):
         found = self.memo.get(key)
@@ -189,11 +187,28 @@ class _Counts:
 
     # ---- elements: per member (a layer applied twice has its weights once)
     def graph_elements(self, graph: Graph, buffers: bool):
-        return count_elements(graph, buffers=buffers, memo=self.elements)
+        def compute():
+            total = sum((self.member_elements(m, buffers) for _, m in graph.members), 0)
+            for tie in graph.ties if not buffers else ():
+                spec = _param_at(graph, tie.target)
+                total = total - (spec.numel() if spec is not None else 0)
+            return total
+
+        return self._cached(("elements", id(graph), buffers), compute)
 
     def member_elements(self, member: Member | None, buffers: bool):
         """Parameters (``buffers`` False) or buffer elements of a member."""
-        return member_elements(member, buffers=buffers, memo=self.elements)
+        if member is None:
+            return 0
+        if member.kind == "layer":
+            return dims.simplify(sum((p.numel() for p in member.params if p.buffer == buffers), 0))
+        if member.kind == "block":
+            return self.graph_elements(member.graph, buffers)
+        if member.kind == "sequential":
+            return dims.simplify(sum((self.member_elements(m, buffers) * _reached(member.count, name, 1)
+                                      for name, m in member.members), 0))
+        options = [self.member_elements(m, buffers) for _, m in member.members]  # a choice
+        return dims.select(member.label + "#", options) if options else 0
 
 
 def _count(member: Member | None):
@@ -203,7 +218,26 @@ def _count(member: Member | None):
 
 def _applied(node: Node, count):
     """How often ``node`` runs: its repeat, cut where a searched sequence length ends."""
-    return reached(count, node.target or "", node.repeat)
+    return _reached(count, node.target or "", node.repeat)
+
+
+def _reached(count, name: str, run):
+    """Items ``name`` … ``name + run - 1`` of a sequence that runs ``count`` items: how many run
+    (all of them when the length is not searched, or the item is not numbered)."""
+    if count is None or not name.isdigit():
+        return run
+    index = int(name)
+    if not isinstance(run, int):  # the elaborator's last run: count - index items
+        return dims.dmax(0, run)
+    return dims.dmax(0, dims.dmin(dims.simplify(count - index), run))
+
+
+def _param_at(graph: Graph, path: str):
+    owner_path, _, leaf = path.rpartition(".")
+    member = graph.find_member(owner_path) if owner_path else None
+    if member is None or member.kind != "layer":
+        return None
+    return next((p for p in member.params if p.name == leaf), None)
 
 
 def _inputs(node: Node, types: dict) -> list:
