@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import resource
 import shutil
 import signal
@@ -145,8 +146,9 @@ def test_ctrl_c_during_a_large_export_leaves_no_partial_file_and_no_traceback(tm
     """ResNet-50 (100 MB): a reference export, then one run interrupted at each of 12 moments
     spread over start-up, building and writing.  Each run ends with exit 130 and no file, or
     (interrupted after the command finished) with the complete file — never a part of it.
-    The first few milliseconds belong to the interpreter (it imports ``site`` before any code
-    of ours runs); a Ctrl-C there is Python's own message, and nothing is written."""
+    The first few milliseconds belong to the interpreter (it imports ``site`` and looks up the
+    launcher before any code of ours runs); a Ctrl-C there is Python's own message, and nothing
+    is written.  The launcher's own window is tested deterministically below."""
     args = [*LIMIT, ARCHLANG, "export", RESNET, "-m", "ResNet50", "--seed", "0", "-o"]
     start = time.perf_counter()
     reference = subprocess.run([*args, tmp_path / "reference.onnx"], capture_output=True, text=True, timeout=600)
@@ -164,7 +166,7 @@ def test_ctrl_c_during_a_large_export_leaves_no_partial_file_and_no_traceback(tm
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=600)
         assert leftovers(runs) == [], (delay, leftovers(runs))
-        if "init_import_site" in err:  # the interpreter's own start-up, before any archlang code ran
+        if interrupted_before_our_code(err):  # the interpreter's own start-up window
             assert not target.exists()
             continue
         assert "Traceback" not in err and "KeyboardInterrupt" not in err, (delay, err)
@@ -175,6 +177,47 @@ def test_ctrl_c_during_a_large_export_leaves_no_partial_file_and_no_traceback(tm
             assert process.returncode in (130, -signal.SIGINT), (delay, process.returncode, err)
         outcomes.append(process.returncode)
     assert outcomes.count(130) >= 5, outcomes  # most runs were interrupted while working
+
+
+def interrupted_before_our_code(err: str) -> bool:
+    """A Ctrl-C the interpreter took before the first statement of ``archlang_launcher`` ran:
+    during ``site`` (a fatal start-up error) or while the console script looked the launcher
+    up.  Its traceback holds no frame of archlang's own files."""
+    if "init_import_site" in err:
+        return True
+    ours = re.search(r'File "[^"]*(archlang_launcher\.py|/archlang/[^"]*\.py)"', err)
+    return err.rstrip().endswith("KeyboardInterrupt") and ours is None
+
+
+def test_the_launcher_takes_ctrl_c_from_its_first_statement_on():
+    """Deterministic: a Ctrl-C that arrives once the launcher is imported (before archlang is),
+    or during the command, ends with 130 and no traceback."""
+    for when in ("before main", "inside the command"):
+        code = ("import os, signal, sys\n"
+                "import archlang_launcher\n"
+                "if WHEN == 'before main': os.kill(os.getpid(), signal.SIGINT)\n"
+                "else: sys.argv = ['archlang', 'check', '-']\n"
+                "sys.exit(archlang_launcher.main())\n").replace("WHEN", repr(when))
+        process = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if when == "inside the command":  # check waits on stdin; interrupt it there
+            time.sleep(3)
+            process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=120)
+        assert process.returncode == 130 and "Traceback" not in err, (when, process.returncode, err)
+
+
+def test_interrupts_before_our_code_are_told_apart_from_ours():
+    site = "Fatal Python error: init_import_site: Failed to import the site module\nKeyboardInterrupt\n"
+    lookup = ('Traceback (most recent call last):\n  File "/v/bin/archlang", line 5, in <module>\n'
+              '    from archlang_launcher import main\n  File "<frozen importlib._bootstrap>", line 1176\n'
+              'KeyboardInterrupt\n')
+    ours = ('Traceback (most recent call last):\n  File "/v/bin/archlang", line 8, in <module>\n'
+            '  File "/r/archlang/cli/app.py", line 3, in main\nKeyboardInterrupt\n')
+    launcher = lookup.replace("<frozen importlib._bootstrap>", "/r/archlang_launcher.py")
+    assert interrupted_before_our_code(site) and interrupted_before_our_code(lookup)
+    assert not interrupted_before_our_code(ours) and not interrupted_before_our_code(launcher)
+    assert not interrupted_before_our_code("error: something else\n")
 
 
 def test_ctrl_c_during_fmt_of_many_files_leaves_every_file_whole(tmp_path):
