@@ -6,6 +6,7 @@ the public API, so imports, file names and diagnostics behave exactly as for a u
 
 from __future__ import annotations
 
+import signal
 import textwrap
 from pathlib import Path
 
@@ -72,3 +73,12 @@ def nb201():
 @pytest.fixture(scope="module")
 def digits():
     return archlang.space(DIGITS)
+
+
+def pytest_sessionstart(session):
+    """Ctrl-C as a terminal delivers it.  A shell without job control starts a background
+    command (``make test &`` in a script) with SIGINT ignored, which Python and every
+    ``archlang`` the tests start would inherit and keep: the Ctrl-C tests would then test
+    nothing.  Python's own handler here is reset to the default in every child at exec."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -207,6 +207,18 @@ def test_the_launcher_takes_ctrl_c_from_its_first_statement_on():
         assert process.returncode == 130 and "Traceback" not in err, (when, process.returncode, err)
 
 
+def test_a_command_started_with_ctrl_c_ignored_keeps_ignoring_it():
+    """``archlang … &`` from a script (no job control) starts with SIGINT ignored; as Python
+    itself, the launcher leaves it so: the command finishes its work."""
+    process = subprocess.Popen([ARCHLANG, "check", "-"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    time.sleep(3)  # at any point of start-up or of waiting on stdin: ignored either way
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(SMALL, timeout=120)
+    assert process.returncode == 0 and "ok" in out + err, (process.returncode, err)
+
+
 def test_interrupts_before_our_code_are_told_apart_from_ours():
     site = "Fatal Python error: init_import_site: Failed to import the site module\nKeyboardInterrupt\n"
     lookup = ('Traceback (most recent call last):\n  File "/v/bin/archlang", line 5, in <module>\n'
