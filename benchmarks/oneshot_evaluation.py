@@ -54,7 +54,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a scri
 import archlang  # noqa: E402
 from archlang.backends.torch import build_module  # noqa: E402
 from archlang.oneshot import GDAS, SPOS, Darts, PCDarts, Proxyless  # noqa: E402
-from archlang.report.summary import model_macs  # noqa: E402
+from archlang.report.counts import model_macs  # noqa: E402
 
 SPEC = Path(__file__).resolve().parent.parent / "specs" / "spaces" / "digits_cnn.arch"
 SPLIT_SEED = 0

@@ -4,7 +4,8 @@
 Targets: ``import archlang`` ≤ 60 ms, ``archlang check specs/vision/resnet.arch`` ≤ 150 ms.
 
 Each command runs in a fresh process, as a user runs it: the interpreter, the imports, the
-parser tables (from the warm per-user cache) and the command itself are all counted.  Both
+parser (its tables are generated Python, ``archlang/syntax/_tables.py``) and the command
+itself are all counted.  Both
 trees run with this interpreter and its installed packages, the tree first on ``PYTHONPATH``,
 so the only difference is archlang's own source.  Byte code is written on a warm-up run
 first (as ``pip install`` does), whatever ``PYTHONDONTWRITEBYTECODE`` says.  Rounds are
@@ -58,7 +59,7 @@ def run_once(tree: Path, args: list[str]) -> tuple[float, float]:
 
 
 def measure(trees: dict[str, Path], rounds: int) -> dict[tuple[str, str], list[tuple[float, float]]]:
-    for tree in trees.values():  # byte code, the parser-table cache
+    for tree in trees.values():  # byte code
         for args in COMMANDS.values():
             run_once(tree, args), run_once(tree, args)
     samples: dict[tuple[str, str], list[tuple[float, float]]] = {}

@@ -520,11 +520,11 @@ def _search_parsers(sub) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = conventions.Parser(
         prog="archlang",
         description="A declarative language for neural-network architectures and search spaces.",
         epilog="examples:\n  archlang check specs/\n  archlang summary specs/vision/resnet.arch -m ResNet50\n"
-        "  archlang COMMAND --help", formatter_class=conventions.HelpFormatter,
+        "  archlang COMMAND --help",
     )
     parser.add_argument("--version", action="version", version=f"archlang {archlang.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

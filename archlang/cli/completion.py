@@ -22,6 +22,8 @@ PATH_OPTIONS = ("--output", "--weights", "--storage")  # their value is a path
 
 @dataclass
 class Option:
+    """One option of a command, as the completion scripts offer it."""
+
     flags: list[str]
     help: str
     takes_value: bool

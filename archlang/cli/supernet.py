@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import argparse
 import ast
-import hashlib
 import os
-import random
 import sys
 from pathlib import Path
 
@@ -101,7 +99,7 @@ def _run(args) -> int:
     try:
         method = _method(args.method, hyperparameters)
         distributed = Distributed.from_env()
-        _seed_everything(args.seed)
+        checkpoint.seed_everything(args.seed)
         net = build_supernet(space, method, seed=args.seed)
         train_loader, valid_loader = data.loaders(args.data, _input_shape(space), args.batch_size)
         data.check_batches(train_loader, _input_shape(space), args.data)
@@ -175,18 +173,11 @@ def _input_shape(space) -> tuple:
     return tuple(inputs[0].type.shape)
 
 
-def _seed_everything(seed: int) -> None:
-    """The global generators the data order and the sampled paths draw from."""
-    import torch
-
-    random.seed(seed)
-    torch.manual_seed(seed)
-
-
 def _config(args, space, method, world: int) -> dict:
     """What a resumed run must share with the run that wrote the checkpoint."""
-    source = Path(args.file).read_bytes()
-    return {"spec": hashlib.sha256(source).hexdigest(), "space": space.name, "space_hash": space.hash,
+    from archlang.oneshot import checkpoint  # imports torch
+
+    return {"spec": checkpoint.fingerprint(Path(args.file).read_bytes()), "space": space.name, "space_hash": space.hash,
             "method": method.name, "hyperparameters": repr(sorted(method.hyperparameters().items())),
             "data": args.data, "epochs": args.epochs, "seed": args.seed, "batch_size": args.batch_size,
             "limit_batches": args.limit_batches, "world": world}

@@ -34,6 +34,8 @@ from archlang.ir.types import TensorType
 
 @dataclass
 class Instance:
+    """What applying a layer produced: the member it adds to the graph and the node's output and parts."""
+
     member: Member
     out: Any  # TensorType or tuple of them
     op: str

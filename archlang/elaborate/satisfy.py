@@ -16,7 +16,7 @@ from archlang.elaborate.values import BlockRef
 from archlang.errors import ConstraintError, SpaceError, Span
 from archlang.ir import ChoiceRef, Constraint, Graph, Member, Model, dims
 from archlang.ir.params import count_params
-from archlang.report.summary import model_macs
+from archlang.report.counts import model_macs
 from archlang.syntax import ast
 
 

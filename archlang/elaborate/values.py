@@ -54,6 +54,8 @@ class Layer:
 
 @dataclass(frozen=True, eq=False, repr=False)
 class OpLayer(Layer):
+    """An op made a layer with its attributes bound: ``Conv2d(3, 64, 7)``."""
+
     spec: Any
     attrs: dict[str, Any]
     span: Span
@@ -61,6 +63,8 @@ class OpLayer(Layer):
 
 @dataclass(frozen=True, eq=False, repr=False)
 class BlockLayer(Layer):
+    """A block instantiated with its arguments: ``Bottleneck(64, 256)``."""
+
     ref: BlockRef
     args: dict[str, Any]
     span: Span
@@ -68,6 +72,8 @@ class BlockLayer(Layer):
 
 @dataclass(frozen=True, eq=False, repr=False)
 class SeqLayer(Layer):
+    """``Sequential(…)``: layers applied one after another; its length may be searched."""
+
     items: tuple[Layer, ...]
     prefix: str
     span: Span
@@ -82,6 +88,8 @@ class SeqLayer(Layer):
 
 @dataclass(frozen=True, eq=False, repr=False)
 class ChoiceLayer(Layer):
+    """A searched layer: ``choice(label, …)`` over layers, one option per architecture."""
+
     label: str
     options: tuple[Layer, ...]
     span: Span

@@ -30,6 +30,8 @@ from archlang.errors import LimitError, Span
 
 @dataclass
 class Limits:
+    """The bounds every spec is held to (``LIMITS``); tests and the API may lower them."""
+
     # ---- sizes
     max_file_bytes: int = 8 * 2**20  # bytes of one spec file (the 20,000-line benchmark spec is 0.7 MB)
     max_files: int = 1_000  # files one load reads, imports included

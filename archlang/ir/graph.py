@@ -169,6 +169,8 @@ class Guard(IRModel):
 
 @ir_class
 class Node(IRModel):
+    """One node of a graph: an input, an op, a call of a member, a searched layer (``choice``) or an output."""
+
     kind: NodeKind
     name: str
     op: str = ""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from archlang.ir import dims
 from archlang.ir.params import count_params
 from archlang.objectives.base import Objective, ObjectiveError
-from archlang.report.summary import model_macs
+from archlang.report.counts import model_macs
 
 
 class Params(Objective):

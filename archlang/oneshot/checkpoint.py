@@ -15,6 +15,7 @@ so that a different command never continues it.  Written atomically through
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import io
 import random
 from pathlib import Path
@@ -30,6 +31,18 @@ _PLAIN = (int, float, str, bool, type(None))
 
 class CheckpointError(ValueError):
     """A checkpoint that this run cannot continue (another run's, or unreadable)."""
+
+
+def seed_everything(seed: int) -> None:
+    """Seed the global generators the data order and the sampled paths draw from (Python's and
+    torch's), which ``rng_state`` saves with every checkpoint."""
+    random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def fingerprint(data: bytes) -> str:
+    """What a run's ``config`` records of its spec's text: its SHA-256."""
+    return hashlib.sha256(data).hexdigest()
 
 
 def save(path: Path, state: dict) -> Path:

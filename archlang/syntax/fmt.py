@@ -632,6 +632,8 @@ _LEXEME = re.compile(
 
 @dataclass(frozen=True, slots=True)
 class _Tok:
+    """A bracket, comma or run of code of the source, with its start and end."""
+
     text: str  # the bracket or comma; "" for any other code (a word, operator or string)
     line: int
     col: int
