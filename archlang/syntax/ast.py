@@ -19,10 +19,13 @@ _span = field(compare=False, repr=False)
 
 
 class _Node:
-    """What every node shares: the dataclass repr without the span, written once here because
-    generating it per class (exec) was a third of the AST's import time at every start-up.
-    (For the same reason every node class has a docstring: without one, ``dataclass`` makes
-    one from ``inspect.signature``, 0.2 ms a class.)"""
+    """What every node shares, written once here rather than generated per class: ``dataclass``
+    compiles each method it makes (~0.08 ms each), and at every start-up the AST's classes were
+    the largest part of the imports.  So the repr (without the span), equality and hashing
+    (over the fields that compare: never the span) are these; ``_node`` makes only
+    ``__init__`` and the frozen ``__setattr__``/``__delattr__``.  (For the same reason every
+    node class has a docstring: without one, ``dataclass`` makes one from
+    ``inspect.signature``, 0.2 ms a class.)"""
 
     __slots__ = ()
 
@@ -30,11 +33,25 @@ class _Node:
         shown = (f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.repr)
         return f"{type(self).__name__}({', '.join(shown)})"
 
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._compared() == other._compared()
+
+    def __hash__(self) -> int:
+        return hash(self._compared())
+
+    def _compared(self) -> tuple:
+        return tuple(getattr(self, f.name) for f in fields(self) if f.compare)
+
+
+_node = dataclass(frozen=True, slots=True, repr=False, eq=False)
+
 
 # ---- expressions ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+@_node
 class Name(_Node):
     """A name: ``x``, ``Conv2d``, ``std``."""
 
@@ -42,7 +59,7 @@ class Name(_Node):
     span: Span = _span
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+@_node
 class Const(_Node):
     """A literal: int, float, str, bool or None."""
 
@@ -50,14 +67,14 @@ class Const(_Node):
     span: Span = _span
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+@_node
 class EllipsisLit(_Node):
     """``...``: the rest of the dimensions, in a shape or a subscript."""
 
     span: Span = _span
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+@_node
 class Unary(_Node):
     """``-x``, ``+x``, ``not x``."""
 
@@ -66,7 +83,7 @@ class Unary(_Node):
     span: Span = _span
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+@_node
 class Binary(_Node):
     """``a + b`` and every other binary operator, ``and`` and ``or`` included."""
 
@@ -76,7 +93,7 @@ class Binary(_Node):
     span: Span = _span
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+@_node
 class Compare(_Node):
     """A chain of comparisons, ``a < b <= c``: one left operand, then an operator per right one."""
 
@@ -86,7 +103,7 @@ class Compare(_Node):
     span: Span = _span
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+@_node
 class IfExp(_Node):
     """``a if cond else b``."""
 
@@ -96,7 +113,7 @@ class IfExp(_Node):
     span: Span = _span
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+@_node
 class Keyword(_Node):
     """``name=value`` in a call."""
 
@@ -105,7 +122,7 @@ class Keyword(_Node):
     span: Span = _span
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+@_node
 class Call(_Node):
     """``f(a, b, k=v)``: a block, op or builtin applied to arguments."""
 
@@ -115,7 +132,7 @@ class Call(_Node):
     span: Span = _span
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+@_node
 class Attribute(_Node):
     """``value.attr``: a member of a block instance, a module or a record."""
 
@@ -124,7 +141,7 @@ class Attribute(_Node):
     span: Span = _span
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+@_node
 class Slice(_Node):
     """``start:stop:step`` inside a subscript, each part optional."""
 
@@ -134,7 +151,7 @@ class Slice(_Node):
     span: Span = _span
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+@_node
 class Subscript(_Node):
     """``value[i, j]``: indexing a list, a shape or a tensor."""
 
@@ -143,7 +160,7 @@ class Subscript(_Node):
     span: Span = _span
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+@_node
 class ListExpr(_Node):
     """``[a, b, c]``."""
 
@@ -151,7 +168,7 @@ class ListExpr(_Node):
     span: Span = _span
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+@_node
 class TupleExpr(_Node):
     """``(a, b)``."""
 
@@ -159,7 +176,7 @@ class TupleExpr(_Node):
     span: Span = _span
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+@_node
 class ListComp(_Node):
     """``[elt for var in iter if cond]``."""
 
@@ -179,7 +196,7 @@ Expr = Union[
 # ---- statements -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+@_node
 class TypeRef(_Node):
     """A type annotation: ``int``, ``list[int]``, ``Tensor``."""
 
@@ -193,7 +210,7 @@ class TypeRef(_Node):
         return f"{self.name}[{', '.join(map(str, self.args))}]"
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+@_node
 class Param(_Node):
     """``name: type = default`` in a block's parameter list."""
 
@@ -203,7 +220,7 @@ class Param(_Node):
     span: Span = _span
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+@_node
 class Input(_Node):
     """``input x: float32[B, C, H, W]`` — a declared tensor input with a symbolic shape."""
 
@@ -213,7 +230,7 @@ class Input(_Node):
     span: Span = _span
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+@_node
 class Assign(_Node):
     """``a = value`` or ``a, b = value``."""
 
@@ -222,7 +239,7 @@ class Assign(_Node):
     span: Span = _span
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+@_node
 class If(_Node):
     """``if c { … } elif d { … } else { … }``: each branch a condition and its statements."""
 
@@ -231,7 +248,7 @@ class If(_Node):
     span: Span = _span
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+@_node
 class For(_Node):
     """``for var in iter { … }``."""
 
@@ -241,7 +258,7 @@ class For(_Node):
     span: Span = _span
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+@_node
 class Return(_Node):
     """``return a, b``."""
 
@@ -249,7 +266,7 @@ class Return(_Node):
     span: Span = _span
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+@_node
 class Assert(_Node):
     """``assert cond, message``: checked while elaborating."""
 
@@ -258,7 +275,7 @@ class Assert(_Node):
     span: Span = _span
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+@_node
 class Constrain(_Node):
     """``constrain params <= 5e6``: a condition every architecture of a space must meet."""
 
@@ -266,7 +283,7 @@ class Constrain(_Node):
     span: Span = _span
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+@_node
 class Tie(_Node):
     """``tie lm_head.weight = wte.weight`` — two parameter paths become one Parameter."""
 
@@ -281,7 +298,7 @@ Stmt = Union[Input, Assign, If, For, Return, Assert, Constrain, Tie]
 # ---- top level --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+@_node
 class Import(_Node):
     """``import "a.arch" [as n]``, ``import std.vision``, ``from "a.arch" import A, B``."""
 
@@ -292,7 +309,7 @@ class Import(_Node):
     span: Span = _span
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+@_node
 class BlockDef(_Node):
     """``block|model|space Name(params) { body }`` or an alias ``model M = Block(args)``."""
 
@@ -306,7 +323,7 @@ class BlockDef(_Node):
     has_params: bool = True  # False for ``model M = ...`` written without a parameter list
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+@_node
 class Let(_Node):
     """``let NAME = value`` at the top level of a file."""
 
@@ -315,7 +332,7 @@ class Let(_Node):
     span: Span = _span
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+@_node
 class Comment(_Node):
     """``# text`` at a line and column; kept by the formatter, ignored by everything else."""
 
@@ -324,7 +341,7 @@ class Comment(_Node):
     col: int
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+@_node
 class Module(_Node):
     """A parsed file: its items in order, its name and its comments."""
 
