@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 
 from archlang.errors import ArchError, Span
 from archlang.syntax import ast, parse
-from archlang.syntax.fmt import _Scan, format_module, format_source
+from archlang.syntax.comments import _Scan
+from archlang.syntax.fmt import format_module, format_source
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden" / "fmt"

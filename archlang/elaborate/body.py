@@ -57,7 +57,7 @@ from archlang.ir import BlockName, ChoiceDecl, Graph, Member, Node, Tie, dims
 from archlang.ir.types import DTYPES, ConstTensor, TensorType
 from archlang.resolve.names import value_reads
 from archlang.syntax import ast
-from archlang.syntax.fmt import format_expr
+from archlang.syntax.printer import format_expr
 
 # ---- shared per-model state --------------------------------------------------------------
 

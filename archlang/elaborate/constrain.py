@@ -16,7 +16,7 @@ from archlang.elaborate.values import ChoiceValue
 from archlang.errors import ArchTypeError, ConstraintError, Span
 from archlang.ir import ChoiceRef, Constraint, dims
 from archlang.resolve.names import METRICS, free_names
-from archlang.syntax.fmt import format_expr
+from archlang.syntax.printer import format_expr
 
 
 def constrain(body, stmt) -> Constraint | None:

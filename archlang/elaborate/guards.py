@@ -19,7 +19,7 @@ from archlang.elaborate.values import TensorVal
 from archlang.errors import ArchError, ArchTypeError
 from archlang.ir import Guard, dims
 from archlang.syntax import ast
-from archlang.syntax.fmt import format_expr
+from archlang.syntax.printer import format_expr
 
 _ORDER = ("==", "!=", "<", "<=", ">", ">=")
 

@@ -11,7 +11,7 @@ from archlang.ir import Member, dims
 from archlang.ir.params import member_params
 from archlang.ops import OpSpec
 from archlang.syntax import ast
-from archlang.syntax.fmt import format_expr
+from archlang.syntax.printer import format_expr
 
 
 def count_text(count) -> str:

@@ -30,7 +30,7 @@ from archlang.lsp.describe import (
 from archlang.lsp.lookup import Target, target_at
 from archlang.lsp.shapes import statement_types, type_text
 from archlang.syntax import ast
-from archlang.syntax.fmt import format_expr
+from archlang.syntax.printer import format_expr
 
 MAX_INSTANCES = 4  # distinct shapes listed before "… and N more"
 

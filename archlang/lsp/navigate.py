@@ -20,7 +20,7 @@ from archlang.lsp.describe import binding_detail, block_signature
 from archlang.lsp.lookup import real_path, target_at
 from archlang.lsp.walk import bindings, header_name_column, item_lines
 from archlang.syntax import ast
-from archlang.syntax.fmt import format_expr
+from archlang.syntax.printer import format_expr
 
 
 @dataclass(frozen=True)
