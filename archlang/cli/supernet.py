@@ -105,7 +105,8 @@ def _run(args) -> int:
         data.check_batches(train_loader, _input_shape(space), args.data)
     except data.DataError as error:
         raise OptionError(str(error)) from None
-    run = trainer.Run(args.epochs, args.seed, out, _config(args, space, method, distributed.world), args.limit_batches)
+    config = _config(args, space, method, distributed.world, checkpoint.fingerprint(Path(args.file).read_bytes()))
+    run = trainer.Run(args.epochs, args.seed, out, config, args.limit_batches)
     progress = _progress(args.quiet or not distributed.main, space.name, args.method)
     try:
         with progress:
@@ -173,11 +174,10 @@ def _input_shape(space) -> tuple:
     return tuple(inputs[0].type.shape)
 
 
-def _config(args, space, method, world: int) -> dict:
-    """What a resumed run must share with the run that wrote the checkpoint."""
-    from archlang.oneshot import checkpoint  # imports torch
-
-    return {"spec": checkpoint.fingerprint(Path(args.file).read_bytes()), "space": space.name, "space_hash": space.hash,
+def _config(args, space, method, world: int, spec: str) -> dict:
+    """What a resumed run must share with the run that wrote the checkpoint (``spec``: the
+    fingerprint of the spec's text)."""
+    return {"spec": spec, "space": space.name, "space_hash": space.hash,
             "method": method.name, "hyperparameters": repr(sorted(method.hyperparameters().items())),
             "data": args.data, "epochs": args.epochs, "seed": args.seed, "batch_size": args.batch_size,
             "limit_batches": args.limit_batches, "world": world}

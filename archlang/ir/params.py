@@ -22,7 +22,7 @@ def count_params(graph: Graph, _memo: dict | None = None):
         return found
     total = sum((member_params(m, memo) for _, m in graph.members), 0)
     for tie in graph.ties:
-        spec = _param_at(graph, tie.target)
+        spec = param_at(graph, tie.target)
         if spec is not None:
             total = total - spec.numel()
     memo[id(graph)] = found = dims.simplify(total)
@@ -71,7 +71,8 @@ def member_params(member: Member, _memo: dict | None = None):
     return dims.select(member.label + "#", options) if options else 0
 
 
-def _param_at(graph: Graph, path: str):
+def param_at(graph: Graph, path: str):
+    """The ParamSpec at the dotted ``path`` of a layer of ``graph`` (a tie's target), or None."""
     owner_path, _, leaf = path.rpartition(".")
     member = graph.find_member(owner_path) if owner_path else None
     if member is None or member.kind != "layer":

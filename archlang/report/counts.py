@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from archlang import ops
 from archlang.ir import Graph, Member, Model, Node, dims
+from archlang.ir.params import param_at
 from archlang.ir.types import TensorType
 
 
@@ -53,29 +54,28 @@ class Counts:
 
     def node_macs(self, node: Node, graph: Graph, types: dict, member: Member | None = None):
         """MACs of one application of ``node`` (a run's repeat is counted by the caller)."""
-        if node.kind == "op":
-            return _macs(node.op, node.attrs, _inputs(node, types), node.type)
-        member = member if member is not None else graph.find_member(node.target or "")
-        if node.kind == "choice":
-            return self._options(node, member, lambda b, m: self.node_macs(b, graph, types, m))
-        if node.kind != "call":
-            return 0
-        if node.body is not None:
-            return self.graph_macs(node.body, searched_length(member))
-        return _macs(node.op, member.attrs, _inputs(node, types), node.type)
+        def leaf(n: Node, attrs: dict):
+            return _macs(n.op, attrs, _inputs(n, types), n.type)
+
+        return self._per_application(node, graph, member, leaf, self.graph_macs)
 
     def node_activations(self, node: Node, graph: Graph, types: dict, member: Member | None = None):
         """Bytes of the outputs one application of ``node`` computes: every layer's and op's."""
+        return self._per_application(node, graph, member, lambda n, attrs: _bytes(n.type), self.graph_activations)
+
+    def _per_application(self, node: Node, graph: Graph, member: Member | None, leaf, of_graph):
+        """``leaf(node, attrs)`` for an op or a layer, ``of_graph`` over a block's body, the
+        option taken for a searched layer; nothing for inputs and outputs."""
         if node.kind == "op":
-            return _bytes(node.type)
+            return leaf(node, node.attrs)
         member = member if member is not None else graph.find_member(node.target or "")
         if node.kind == "choice":
-            return self._options(node, member, lambda b, m: self.node_activations(b, graph, types, m))
+            return self._options(node, member, lambda b, m: self._per_application(b, graph, m, leaf, of_graph))
         if node.kind != "call":
             return 0
         if node.body is not None:
-            return self.graph_activations(node.body, searched_length(member))
-        return _bytes(node.type)
+            return of_graph(node.body, searched_length(member))
+        return leaf(node, member.attrs)
 
     def _options(self, node: Node, member: Member | None, per_option):
         """A searched layer: the option its decision picks (a DAG cell's ``choose`` computes nothing)."""
@@ -89,7 +89,7 @@ class Counts:
         def compute():
             total = sum((self.member_elements(m, buffers) for _, m in graph.members), 0)
             for tie in graph.ties if not buffers else ():
-                spec = _param_at(graph, tie.target)
+                spec = param_at(graph, tie.target)
                 total = total - (spec.numel() if spec is not None else 0)
             return total
 
@@ -131,12 +131,6 @@ def _reached(count, name: str, run):
     return dims.dmax(0, dims.dmin(dims.simplify(count - index), run))
 
 
-def _param_at(graph: Graph, path: str):
-    owner_path, _, leaf = path.rpartition(".")
-    member = graph.find_member(owner_path) if owner_path else None
-    if member is None or member.kind != "layer":
-        return None
-    return next((p for p in member.params if p.name == leaf), None)
 
 
 def _inputs(node: Node, types: dict) -> list:
